@@ -1,0 +1,38 @@
+import { readFileSync } from 'node:fs'
+import { parseDocument } from 'yaml'
+import { ConfigError } from '../errors.ts'
+import { resolveEnvRefs } from './env-refs.ts'
+import { parseWithSchema, type z } from './zod.ts'
+
+/** Reads a YAML config file, resolves `${ENV}` references and validates it against `schema`. */
+export function loadYamlConfig<T extends z.ZodMiniType>(
+  schema: T,
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+): z.infer<T> {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message
+    throw new ConfigError(`${file}: cannot read config: ${reason}`)
+  }
+  return parseYamlConfig(schema, text, file, env)
+}
+
+/** Parses YAML text (see loadYamlConfig); `where` names the file in error messages. */
+export function parseYamlConfig<T extends z.ZodMiniType>(
+  schema: T,
+  text: string,
+  where: string,
+  env: NodeJS.ProcessEnv = process.env,
+): z.infer<T> {
+  const document = parseDocument(text, { prettyErrors: false })
+  if (document.errors.length > 0) {
+    const first = document.errors[0]!
+    const line = first.linePos?.[0]?.line
+    throw new ConfigError(`${where}${line ? `:${line}` : ''}: invalid YAML: ${first.message.split('\n')[0]}`)
+  }
+  const raw: unknown = document.toJS() ?? {}
+  return parseWithSchema(schema, resolveEnvRefs(raw, where, env), where)
+}

@@ -1,0 +1,21 @@
+/**
+ * Every HTTP route and the function that serves it. sst.config.ts declares API Gateway routes
+ * from this list and `hookferry serve` routes local requests with it, so both run the same
+ * handlers for the same paths.
+ */
+export interface RouteSpec {
+  /** API Gateway HTTP API route key. */
+  route: `${'GET' | 'POST' | 'DELETE'} /${string}`
+  /** Handler module under functions/ (without extension); it exports `handler`. */
+  fn: string
+  /** Longest time the function may run (API Gateway caps HTTP APIs at 30 s). */
+  timeoutSeconds: number
+}
+
+export const ROUTES: readonly RouteSpec[] = [
+  { route: 'POST /hooks/{source}', fn: 'ingest', timeoutSeconds: 29 },
+  { route: 'POST /agent/v1/pull', fn: 'agent-pull', timeoutSeconds: 29 },
+  { route: 'POST /agent/v1/ack', fn: 'agent-ack', timeoutSeconds: 15 },
+  { route: 'POST /agent/v1/extend', fn: 'agent-extend', timeoutSeconds: 15 },
+  { route: 'POST /agent/v1/heartbeat', fn: 'agent-heartbeat', timeoutSeconds: 10 },
+]

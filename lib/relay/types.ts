@@ -1,0 +1,112 @@
+/**
+ * The relay's data model: what the ledger stores. The cloud keeps ids, event metadata and
+ * states — never full records unless a source opts in with `forwardPayload`.
+ */
+
+/** queued: waiting for an agent (first attempt, or a retry after `nextAttemptAt`); leased: an agent holds it. */
+export type RequestState = 'queued' | 'leased' | 'done' | 'dead' | 'discarded'
+export const REQUEST_STATES: readonly RequestState[] = ['queued', 'leased', 'done', 'dead', 'discarded']
+
+export interface ErrorSummary {
+  code?: string
+  message: string
+}
+
+/** One webhook event folded into a request. */
+export interface EventRef {
+  deliveryId: string
+  event?: string
+  receivedAt: string
+}
+
+export type AttemptOutcome = 'done' | 'retry' | 'fail' | 'lease_expired' | 'released'
+
+export interface AttemptRecord {
+  attempt: number
+  agentId: string
+  leaseId: string
+  startedAt: string
+  endedAt?: string
+  outcome?: AttemptOutcome
+  error?: ErrorSummary
+  durationMs?: number
+}
+
+/** The agent's answer in request/reply (sync) mode. */
+export interface SyncReply {
+  status: number
+  headers: Record<string, string>
+  body: string
+}
+
+export interface Lease {
+  id: string
+  agentId: string
+  expiresAt: string
+}
+
+/** One execute request: "fetch record X of source S and deliver it". */
+export interface RelayRequest {
+  id: string
+  source: string
+  recordKey: string
+  recordId: string
+  recordType?: string
+  mode: 'async' | 'sync'
+  state: RequestState
+  createdAt: string
+  updatedAt: string
+  /** Set once the queue confirmed the message; a queued request without it is repaired (re-sent). */
+  sentAt?: string
+  /** The most recent events folded into this request (bounded: MAX_EVENTS_KEPT). */
+  events: EventRef[]
+  eventCount: number
+  attempts: number
+  maxAttempts: number
+  nextAttemptAt?: string
+  lease?: Lease
+  lastError?: ErrorSummary
+  /** Attempts in order (bounded: MAX_HISTORY_KEPT). */
+  history: AttemptRecord[]
+  /** The webhook body, only for sources with forwardPayload. */
+  payload?: unknown
+  reply?: SyncReply
+  /** Why a dead letter was discarded. */
+  discardReason?: string
+  /** Epoch seconds after which the ledger may drop the request (TTL); never set on dead letters. */
+  expiresAt?: number
+  /** Optimistic-concurrency revision, maintained by the ledger adapter. */
+  rev: number
+}
+
+/** Per-record state: the heart of coalescing and of "one in flight per record". */
+export interface RecordState {
+  source: string
+  recordKey: string
+  /** idle: nothing pending. queued: `requestId` waits in the queue. processing: `requestId` is leased. */
+  state: 'idle' | 'queued' | 'processing'
+  requestId?: string
+  /** An event arrived while processing: exactly one more fetch follows when the current one ends. */
+  dirty: boolean
+  /** Events received while dirty (for history). */
+  pendingEvents: EventRef[]
+  updatedAt: string
+  expiresAt?: number
+  rev: number
+}
+
+export interface AgentStatus {
+  agentId: string
+  version: string
+  hostname?: string
+  inFlight: number
+  lastHeartbeatAt: string
+}
+
+export const MAX_EVENTS_KEPT = 20
+export const MAX_HISTORY_KEPT = 50
+
+/** The record's identity inside a source: type and id. */
+export function recordKeyOf(source: string, recordId: string, recordType?: string): string {
+  return `${source}#${recordType ?? ''}#${recordId}`
+}
