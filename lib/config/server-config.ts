@@ -20,7 +20,13 @@ export const verifySchema = z.discriminatedUnion('scheme', [
   /** Slack: X-Slack-Signature "v0=" + hex HMAC-SHA256 of "v0:{X-Slack-Request-Timestamp}:{body}". */
   z.object({ scheme: z.literal('slack'), secrets, toleranceSeconds }),
   /** Standard Webhooks (also svix-* headers): base64 HMAC-SHA256 of "{id}.{timestamp}.{body}", whsec_ secrets. */
-  z.object({ scheme: z.literal('standard-webhooks'), secrets, toleranceSeconds }),
+  z.object({
+    scheme: z.literal('standard-webhooks'),
+    secrets: secrets.check(
+      z.refine((list) => list.every((secret) => /^(?:whsec_)?[A-Za-z0-9+/]+={0,2}$/.test(secret)), 'a standard-webhooks secret is base64, optionally after "whsec_"'),
+    ),
+    toleranceSeconds,
+  }),
   /** Any HMAC scheme: header, algorithm, encoding, optional prefix and signed-content template. */
   z.object({
     scheme: z.literal('hmac'),
@@ -37,7 +43,16 @@ export const verifySchema = z.discriminatedUnion('scheme', [
     /** Header carrying the delivery id when {id} is signed. */
     idHeader: z.optional(z.string()),
     toleranceSeconds,
-  }),
+  }).check(
+    z.refine((hmac) => !hmac.signedContent.includes('{timestamp}') || hmac.timestampHeader !== undefined, {
+      message: 'signedContent uses {timestamp}: set timestampHeader to the header that carries it',
+      path: ['timestampHeader'],
+    }),
+    z.refine((hmac) => !hmac.signedContent.includes('{id}') || hmac.idHeader !== undefined, {
+      message: 'signedContent uses {id}: set idHeader to the header that carries it',
+      path: ['idHeader'],
+    }),
+  ),
   /** A shared token: "Authorization: Bearer <token>", Basic auth, or a custom header. */
   z.object({
     scheme: z.literal('token'),
@@ -45,7 +60,12 @@ export const verifySchema = z.discriminatedUnion('scheme', [
     type: z._default(z.enum(['bearer', 'basic', 'header']), 'bearer'),
     /** For type "header": the header that carries the token. */
     header: z.optional(z.string()),
-  }),
+  }).check(
+    z.refine((token) => token.type !== 'header' || Boolean(token.header), {
+      message: 'type "header" needs header: the name of the header that carries the token',
+      path: ['header'],
+    }),
+  ),
   /** No verification at all. Only with allowUnsigned: true, so it is never an accident. */
   z.object({
     scheme: z.literal('none'),

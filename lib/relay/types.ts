@@ -90,6 +90,8 @@ export interface RecordState {
   dirty: boolean
   /** Events received while dirty (for history). */
   pendingEvents: EventRef[]
+  /** Latest forwarded payload among the pending events (forwardPayload sources only). */
+  pendingPayload?: unknown
   updatedAt: string
   expiresAt?: number
   rev: number

@@ -1,0 +1,162 @@
+import type { QueueMessage } from '../ports/queue.ts'
+import type { AckItem, AckResponse, ExtendRequest, ExtendResponse, HeartbeatRequest, HeartbeatResponse, LeaseGrant, PullRequest, PullResponse } from './agent-api.ts'
+import { MAX_DELAY_IN_SECONDS, fullJitterDelaySeconds } from './backoff.ts'
+import type { RelayDeps } from './deps.ts'
+import { sendWorkMessages } from './ingest.ts'
+import { decodeLease, encodeLease, type LeaseRef } from './lease-token.ts'
+import { decodeWorkMessage } from './queue-message.ts'
+import { decideClaim, decideExtend, decideFinish, decideRelease, decideRetry, type FinishResult } from './record-machine.ts'
+import type { RelayRequest } from './types.ts'
+
+/** The queue hides a leased message a little longer than the ledger lease, so a redelivery finds the lease expired. */
+const VISIBILITY_MARGIN_IN_SECONDS = 2
+
+/** POST /agent/v1/pull: long-polls the queue and leases what the ledger allows. */
+export async function pullLeases(deps: RelayDeps, agentId: string, pull: PullRequest): Promise<PullResponse> {
+  const leaseSeconds = pull.leaseSeconds ?? deps.config.lease.defaultSeconds
+  const deadline = Date.now() + pull.waitSeconds * 1000
+  const leases: LeaseGrant[] = []
+  do {
+    const waitSeconds = Math.max(0, Math.ceil((deadline - Date.now()) / 1000))
+    const messages = await deps.queue.receive({
+      maxMessages: pull.max - leases.length,
+      waitSeconds,
+      visibilitySeconds: leaseSeconds + VISIBILITY_MARGIN_IN_SECONDS,
+      ...(deps.signal ? { signal: deps.signal } : {}),
+    })
+    const granted = await Promise.all(messages.map((message) => claimMessage(deps, agentId, leaseSeconds, message)))
+    for (const grant of granted) if (grant) leases.push(grant)
+    // Stale messages were consumed without a grant: keep waiting while the poll has time left.
+  } while (leases.length === 0 && Date.now() < deadline && !deps.signal?.aborted)
+  if (leases.length > 0) deps.metrics.count('LeasesGranted', leases.length)
+  return { leases }
+}
+
+async function claimMessage(deps: RelayDeps, agentId: string, leaseSeconds: number, message: QueueMessage): Promise<LeaseGrant | undefined> {
+  const work = decodeWorkMessage(message.body)
+  if (!work) {
+    deps.log.error('removing a queue message hookferry did not write', { messageId: message.messageId, body: message.body.slice(0, 200) })
+    await deps.queue.delete(message.receipt)
+    return undefined
+  }
+  const leaseId = deps.newId()
+  const now = deps.now()
+  const claim = await deps.ledger.mutateRecord(work.recordKey, [work.requestId], (snapshot) =>
+    decideClaim(snapshot, { requestId: work.requestId, leaseId, agentId, leaseSeconds, now, nextRequestId: deps.newId() }),
+  )
+  switch (claim.status) {
+    case 'claimed':
+      return toGrant(claim.request, { requestId: work.requestId, recordKey: work.recordKey, leaseId, receipt: message.receipt })
+    case 'not_yet':
+      await deps.queue.changeVisibility(message.receipt, Math.min(claim.retryInSeconds, MAX_DELAY_IN_SECONDS))
+      return undefined
+    case 'exhausted':
+      deps.log.warn('request dead-lettered: attempts used up by expired leases', { requestId: work.requestId })
+      deps.metrics.count('RequestsDeadLettered')
+      if (claim.next) await sendWorkMessages(deps, [{ requestId: claim.next.id, recordKey: claim.next.recordKey }])
+      await deps.queue.delete(message.receipt)
+      return undefined
+    case 'gone':
+      await deps.queue.delete(message.receipt)
+      return undefined
+  }
+}
+
+function toGrant(request: RelayRequest, ref: LeaseRef): LeaseGrant {
+  const last = request.events.at(-1)
+  return {
+    lease: encodeLease(ref),
+    requestId: request.id,
+    source: request.source,
+    recordId: request.recordId,
+    ...(request.recordType ? { recordType: request.recordType } : {}),
+    ...(last?.event ? { event: last.event } : {}),
+    events: request.events,
+    eventCount: request.eventCount,
+    attempt: request.attempts,
+    maxAttempts: request.maxAttempts,
+    leaseExpiresAt: request.lease!.expiresAt,
+    mode: request.mode,
+    ...(request.payload === undefined ? {} : { payload: request.payload }),
+  }
+}
+
+/** POST /agent/v1/ack: records each outcome, then moves the queue message accordingly. */
+export async function ackLeases(deps: RelayDeps, agentId: string, acks: readonly AckItem[]): Promise<AckResponse> {
+  const results = await Promise.all(acks.map((ack) => ackOne(deps, agentId, ack)))
+  return { results }
+}
+
+async function ackOne(deps: RelayDeps, agentId: string, ack: AckItem): Promise<AckResponse['results'][number]> {
+  let ref: LeaseRef
+  try {
+    ref = decodeLease(ack.lease)
+  } catch {
+    return { lease: ack.lease, status: 'invalid_lease' }
+  }
+  const now = deps.now()
+  const common = { requestId: ref.requestId, leaseId: ref.leaseId, agentId, now, retentionSeconds: deps.config.retention.doneSeconds, nextRequestId: deps.newId() }
+  const result: FinishResult = await deps.ledger.mutateRecord(ref.recordKey, [ref.requestId], (snapshot) => {
+    switch (ack.outcome) {
+      case 'done':
+        return decideFinish(snapshot, { ...common, outcome: 'done', ...(ack.reply ? { reply: ack.reply } : {}), ...(ack.note ? { note: ack.note } : {}) })
+      case 'fail':
+        return decideFinish(snapshot, { ...common, outcome: 'fail', error: ack.error })
+      case 'retry': {
+        const attempts = snapshot.requests.get(ref.requestId)?.attempts ?? 1
+        const delaySeconds = ack.delaySeconds ?? fullJitterDelaySeconds(attempts, deps.config.retry, deps.random)
+        return decideRetry(snapshot, { ...common, error: ack.error, delaySeconds: Math.min(delaySeconds, MAX_DELAY_IN_SECONDS) })
+      }
+      case 'release':
+        return decideRelease(snapshot, common)
+    }
+  })
+  if (result.status === 'lease_lost') return { lease: ack.lease, requestId: ref.requestId, status: 'lease_lost' }
+
+  if (result.request.state === 'queued') {
+    const delay = result.nextAttemptAt ? Math.ceil((Date.parse(result.nextAttemptAt) - now.getTime()) / 1000) : 0
+    await deps.queue.changeVisibility(ref.receipt, Math.min(Math.max(delay, 0), MAX_DELAY_IN_SECONDS))
+    deps.metrics.count(ack.outcome === 'release' ? 'LeasesReleased' : 'RequestsRetried')
+  } else {
+    if (result.next) await sendWorkMessages(deps, [{ requestId: result.next.id, recordKey: result.next.recordKey }])
+    await deps.queue.delete(ref.receipt)
+    deps.metrics.count(result.request.state === 'done' ? 'RequestsDone' : 'RequestsDeadLettered')
+    if (result.request.state === 'dead') deps.log.warn('request dead-lettered', { requestId: ref.requestId, source: result.request.source, error: result.request.lastError?.message })
+  }
+  return {
+    lease: ack.lease,
+    requestId: ref.requestId,
+    status: result.status,
+    ...(result.nextAttemptAt ? { nextAttemptAt: result.nextAttemptAt } : {}),
+  }
+}
+
+/** POST /agent/v1/extend: lengthens live leases (ledger first, then the message's visibility). */
+export async function extendLeases(deps: RelayDeps, agentId: string, request: ExtendRequest): Promise<ExtendResponse> {
+  const results = await Promise.all(
+    request.leases.map(async ({ lease, seconds }): Promise<ExtendResponse['results'][number]> => {
+      let ref: LeaseRef
+      try {
+        ref = decodeLease(lease)
+      } catch {
+        return { lease, status: 'invalid_lease' }
+      }
+      const now = deps.now()
+      const result = await deps.ledger.mutateRecord(ref.recordKey, [ref.requestId], (snapshot) =>
+        decideExtend(snapshot, { requestId: ref.requestId, leaseId: ref.leaseId, agentId, seconds, now }),
+      )
+      if (result.status !== 'ok') return { lease, status: result.status }
+      await deps.queue.changeVisibility(ref.receipt, Math.min(seconds + VISIBILITY_MARGIN_IN_SECONDS, MAX_DELAY_IN_SECONDS))
+      return { lease, status: 'ok', leaseExpiresAt: result.leaseExpiresAt }
+    }),
+  )
+  return { results }
+}
+
+/** POST /agent/v1/heartbeat: remembers that the agent is alive (alerts fire when none is). */
+export async function recordHeartbeat(deps: RelayDeps, agentId: string, beat: HeartbeatRequest): Promise<HeartbeatResponse> {
+  const serverTime = deps.now().toISOString()
+  await deps.ledger.recordHeartbeat({ agentId, version: beat.version, inFlight: beat.inFlight, lastHeartbeatAt: serverTime, ...(beat.hostname ? { hostname: beat.hostname } : {}) })
+  return { agentId, serverTime }
+}
+

@@ -1,0 +1,362 @@
+import type { RecordMutation, RecordSnapshot } from '../ports/ledger.ts'
+import {
+  MAX_EVENTS_KEPT,
+  MAX_HISTORY_KEPT,
+  type AttemptOutcome,
+  type ErrorSummary,
+  type EventRef,
+  type RecordState,
+  type RelayRequest,
+  type SyncReply,
+} from './types.ts'
+
+/**
+ * The per-record state machine, as pure `decide` functions for Ledger.mutateRecord. It is the one
+ * place that enforces invariants 2 and 3: a waiting record is never queued twice, an event during
+ * processing causes exactly one more fetch afterwards, and only one request per record is leased.
+ */
+
+export interface NewRequestSpec {
+  id: string
+  source: string
+  recordKey: string
+  recordId: string
+  recordType?: string
+  mode: 'async' | 'sync'
+  maxAttempts: number
+}
+
+export interface EventInput {
+  request: NewRequestSpec
+  event: EventRef
+  payload?: unknown
+  now: Date
+}
+
+export type EventOutcome = 'created' | 'coalesced' | 'deferred'
+export interface EventResult {
+  outcome: EventOutcome
+  /** The request this event is folded into (for deferred: the one being processed). */
+  requestId: string
+  /** The queue must be (re)sent a message for `requestId`. */
+  send: boolean
+}
+
+const iso = (now: Date) => now.toISOString()
+const keepLast = <T>(items: T[], max: number): T[] => (items.length > max ? items.slice(items.length - max) : items)
+
+function newRequest(spec: NewRequestSpec, events: EventRef[], eventCount: number, now: Date, payload: unknown): RelayRequest {
+  return {
+    ...spec,
+    ...(payload === undefined ? {} : { payload }),
+    state: 'queued',
+    createdAt: iso(now),
+    updatedAt: iso(now),
+    events: keepLast(events, MAX_EVENTS_KEPT),
+    eventCount,
+    attempts: 0,
+    history: [],
+    rev: 0,
+  }
+}
+
+function recordPointingAt(snapshot: RecordSnapshot, source: string, recordKey: string, state: RecordState['state'], requestId: string, now: Date): RecordState {
+  return {
+    source,
+    recordKey,
+    state,
+    requestId,
+    dirty: false,
+    pendingEvents: [],
+    updatedAt: iso(now),
+    rev: snapshot.record?.rev ?? 0,
+  }
+}
+
+/** A webhook event for one record: create, coalesce into the waiting request, or defer. */
+export function decideEvent(snapshot: RecordSnapshot, input: EventInput): RecordMutation<EventResult> {
+  const { request: spec, event, payload, now } = input
+  const record = snapshot.record
+  const current = record?.requestId ? snapshot.requests.get(record.requestId) : undefined
+
+  if (record?.state === 'queued' && current?.state === 'queued') {
+    const updated: RelayRequest = {
+      ...current,
+      events: keepLast([...current.events, event], MAX_EVENTS_KEPT),
+      eventCount: current.eventCount + 1,
+      updatedAt: iso(now),
+      ...(payload === undefined ? {} : { payload }),
+    }
+    return { requests: [updated], result: { outcome: 'coalesced', requestId: current.id, send: !current.sentAt } }
+  }
+
+  if (record?.state === 'processing' && current?.state === 'leased') {
+    const updated: RecordState = {
+      ...record,
+      dirty: true,
+      pendingEvents: keepLast([...record.pendingEvents, event], MAX_EVENTS_KEPT),
+      updatedAt: iso(now),
+      ...(payload === undefined ? {} : { pendingPayload: payload }),
+    }
+    return { record: updated, result: { outcome: 'deferred', requestId: current.id, send: false } }
+  }
+
+  const created = newRequest(spec, [event], 1, now, payload)
+  return {
+    record: recordPointingAt(snapshot, spec.source, spec.recordKey, 'queued', created.id, now),
+    requests: [created],
+    result: { outcome: 'created', requestId: created.id, send: true },
+  }
+}
+
+/** Marks a queued request's message as confirmed sent (the repair sweep re-sends those without). */
+export function decideMarkSent(snapshot: RecordSnapshot, requestId: string, now: Date): RecordMutation<boolean> {
+  const request = snapshot.requests.get(requestId)
+  if (!request || request.sentAt || request.state !== 'queued') return { result: false }
+  return { requests: [{ ...request, sentAt: iso(now) }], result: true }
+}
+
+export interface ClaimInput {
+  requestId: string
+  leaseId: string
+  agentId: string
+  leaseSeconds: number
+  now: Date
+  /** Id for a follow-up request, used only if the request is dead-lettered with events pending. */
+  nextRequestId: string
+}
+
+export type ClaimResult =
+  | { status: 'claimed'; request: RelayRequest }
+  /** The request is finished or unknown: the message is stale, delete it. */
+  | { status: 'gone' }
+  /** Leased by a live lease, or waiting for its retry time: hide the message this long. */
+  | { status: 'not_yet'; retryInSeconds: number }
+  /** Attempts used up while leases kept expiring: dead-lettered now. */
+  | { status: 'exhausted'; next?: RelayRequest }
+
+/** An agent received the request's message: lease it, unless the ledger says otherwise. */
+export function decideClaim(snapshot: RecordSnapshot, input: ClaimInput): RecordMutation<ClaimResult> {
+  const { requestId, now } = input
+  const request = snapshot.requests.get(requestId)
+  if (!request || (request.state !== 'queued' && request.state !== 'leased')) return { result: { status: 'gone' } }
+
+  const secondsUntil = (at: string) => Math.ceil((Date.parse(at) - now.getTime()) / 1000)
+  if (request.state === 'leased' && request.lease && secondsUntil(request.lease.expiresAt) > 0) {
+    return { result: { status: 'not_yet', retryInSeconds: secondsUntil(request.lease.expiresAt) + 1 } }
+  }
+  if (request.state === 'queued' && request.nextAttemptAt && secondsUntil(request.nextAttemptAt) > 0) {
+    return { result: { status: 'not_yet', retryInSeconds: secondsUntil(request.nextAttemptAt) } }
+  }
+
+  // A lease that expired without an ack: the agent crashed or lost the network.
+  const history = request.state === 'leased' ? closeAttempt(request, 'lease_expired', now, { message: 'lease expired without an ack' }) : request.history
+  const lastError = request.state === 'leased' ? { code: 'lease.expired', message: 'lease expired without an ack (agent crashed or lost contact)' } : request.lastError
+
+  if (request.attempts >= request.maxAttempts) {
+    const dead: RelayRequest = { ...withoutLease(request), state: 'dead', history, updatedAt: iso(now), ...(lastError ? { lastError } : {}) }
+    return finishRecord(snapshot, dead, now, (next) => ({ status: 'exhausted', ...(next ? { next } : {}) }), input)
+  }
+
+  const leased: RelayRequest = {
+    ...withoutLease(request),
+    state: 'leased',
+    attempts: request.attempts + 1,
+    lease: { id: input.leaseId, agentId: input.agentId, expiresAt: new Date(now.getTime() + input.leaseSeconds * 1000).toISOString() },
+    history: keepLast([...history, { attempt: request.attempts + 1, agentId: input.agentId, leaseId: input.leaseId, startedAt: iso(now) }], MAX_HISTORY_KEPT),
+    updatedAt: iso(now),
+    ...(lastError ? { lastError } : {}),
+  }
+  delete leased.nextAttemptAt
+  const record: RecordState = {
+    ...(snapshot.record ?? recordPointingAt(snapshot, request.source, request.recordKey, 'processing', request.id, now)),
+    state: 'processing',
+    requestId: request.id,
+    updatedAt: iso(now),
+  }
+  return { record, requests: [leased], result: { status: 'claimed', request: leased } }
+}
+
+export type LeaseCheck = { ok: true; request: RelayRequest } | { ok: false }
+
+/** The request, if `leaseId` held by `agentId` is still its live lease. */
+export function checkLease(snapshot: RecordSnapshot, requestId: string, leaseId: string, agentId: string): LeaseCheck {
+  const request = snapshot.requests.get(requestId)
+  if (!request || request.state !== 'leased' || request.lease?.id !== leaseId || request.lease.agentId !== agentId) return { ok: false }
+  return { ok: true, request }
+}
+
+export interface FinishInput {
+  requestId: string
+  leaseId: string
+  agentId: string
+  now: Date
+  /** Finished requests expire from the ledger after this long. */
+  retentionSeconds: number
+  /** Id for the follow-up request, used only if events arrived while processing. */
+  nextRequestId: string
+}
+
+export type FinishResult =
+  | { status: 'lease_lost' }
+  | { status: 'ok' | 'dead_lettered'; request: RelayRequest; next?: RelayRequest; nextAttemptAt?: string }
+
+/** The agent finished: done (optionally with a sync reply), or failed for good. */
+export function decideFinish(
+  snapshot: RecordSnapshot,
+  input: FinishInput & ({ outcome: 'done'; reply?: SyncReply; note?: string } | { outcome: 'fail'; error: ErrorSummary }),
+): RecordMutation<FinishResult> {
+  const check = checkLease(snapshot, input.requestId, input.leaseId, input.agentId)
+  if (!check.ok) return { result: { status: 'lease_lost' } }
+  const { request } = check
+  const { now } = input
+  if (input.outcome === 'done') {
+    const done: RelayRequest = {
+      ...withoutLease(request),
+      state: 'done',
+      history: closeAttempt(request, 'done', now, input.note ? { message: input.note } : undefined),
+      updatedAt: iso(now),
+      expiresAt: Math.floor(now.getTime() / 1000) + input.retentionSeconds,
+      ...(input.reply ? { reply: input.reply } : {}),
+    }
+    return finishRecord(snapshot, done, now, (next) => ({ status: 'ok', request: done, ...(next ? { next } : {}) }), input)
+  }
+  const dead: RelayRequest = {
+    ...withoutLease(request),
+    state: 'dead',
+    lastError: input.error,
+    history: closeAttempt(request, 'fail', now, input.error),
+    updatedAt: iso(now),
+  }
+  return finishRecord(snapshot, dead, now, (next) => ({ status: 'dead_lettered', request: dead, ...(next ? { next } : {}) }), input)
+}
+
+/** The agent asks for another attempt later; dead-letters when attempts are used up. */
+export function decideRetry(
+  snapshot: RecordSnapshot,
+  input: FinishInput & { error: ErrorSummary; delaySeconds: number },
+): RecordMutation<FinishResult> {
+  const check = checkLease(snapshot, input.requestId, input.leaseId, input.agentId)
+  if (!check.ok) return { result: { status: 'lease_lost' } }
+  const { request } = check
+  if (request.attempts >= request.maxAttempts) {
+    return decideFinish(snapshot, { ...input, outcome: 'fail', error: { ...input.error, message: `${input.error.message} (gave up after ${request.attempts} attempts)` } })
+  }
+  const { now } = input
+  const nextAttemptAt = new Date(now.getTime() + input.delaySeconds * 1000).toISOString()
+  return requeue(snapshot, request, now, {
+    history: closeAttempt(request, 'retry', now, input.error),
+    lastError: input.error,
+    nextAttemptAt,
+  })
+}
+
+/** The agent gives the lease back unworked (shutting down): the attempt does not count. */
+export function decideRelease(snapshot: RecordSnapshot, input: Omit<FinishInput, 'retentionSeconds' | 'nextRequestId'>): RecordMutation<FinishResult> {
+  const check = checkLease(snapshot, input.requestId, input.leaseId, input.agentId)
+  if (!check.ok) return { result: { status: 'lease_lost' } }
+  const { request } = check
+  return requeue(snapshot, request, input.now, {
+    history: closeAttempt(request, 'released', input.now),
+    attempts: Math.max(request.attempts - 1, 0),
+  })
+}
+
+/** The agent needs longer: move the lease's expiry. */
+export function decideExtend(
+  snapshot: RecordSnapshot,
+  input: { requestId: string; leaseId: string; agentId: string; seconds: number; now: Date },
+): RecordMutation<{ status: 'ok'; leaseExpiresAt: string } | { status: 'lease_lost' }> {
+  const check = checkLease(snapshot, input.requestId, input.leaseId, input.agentId)
+  if (!check.ok || !check.request.lease || Date.parse(check.request.lease.expiresAt) <= input.now.getTime()) {
+    return { result: { status: 'lease_lost' } }
+  }
+  const leaseExpiresAt = new Date(input.now.getTime() + input.seconds * 1000).toISOString()
+  const request: RelayRequest = { ...check.request, lease: { ...check.request.lease, expiresAt: leaseExpiresAt }, updatedAt: iso(input.now) }
+  return { requests: [request], result: { status: 'ok', leaseExpiresAt } }
+}
+
+/** The queue gave up on a message (redrive to the dead-letter queue): dead-letter its request. */
+export function decideRedriven(snapshot: RecordSnapshot, input: { requestId: string; receiveCount: number; now: Date; nextRequestId: string }): RecordMutation<{ next?: RelayRequest; deadLettered: boolean }> {
+  const request = snapshot.requests.get(input.requestId)
+  if (!request || (request.state !== 'queued' && request.state !== 'leased')) return { result: { deadLettered: false } }
+  const error = { code: 'queue.redriven', message: `the queue gave up after ${input.receiveCount} receives without completion` }
+  const dead: RelayRequest = {
+    ...withoutLease(request),
+    state: 'dead',
+    lastError: error,
+    history: request.state === 'leased' ? closeAttempt(request, 'lease_expired', input.now, error) : request.history,
+    updatedAt: iso(input.now),
+  }
+  return finishRecord(snapshot, dead, input.now, (next) => ({ deadLettered: true, ...(next ? { next } : {}) }), input)
+}
+
+function withoutLease(request: RelayRequest): RelayRequest {
+  const copy = { ...request }
+  delete copy.lease
+  return copy
+}
+
+function closeAttempt(request: RelayRequest, outcome: AttemptOutcome, now: Date, error?: ErrorSummary) {
+  return request.history.map((attempt) =>
+    attempt.leaseId === request.lease?.id && !attempt.endedAt
+      ? { ...attempt, endedAt: iso(now), outcome, durationMs: now.getTime() - Date.parse(attempt.startedAt), ...(error ? { error } : {}) }
+      : attempt,
+  )
+}
+
+/** Back to queued; events that arrived meanwhile are folded in (the next fetch sees them). */
+function requeue(snapshot: RecordSnapshot, request: RelayRequest, now: Date, changes: Partial<RelayRequest>): RecordMutation<FinishResult> {
+  const record = snapshot.record
+  const pending = record?.pendingEvents ?? []
+  const queued: RelayRequest = {
+    ...withoutLease(request),
+    ...changes,
+    state: 'queued',
+    events: keepLast([...request.events, ...pending], MAX_EVENTS_KEPT),
+    eventCount: request.eventCount + pending.length,
+    updatedAt: iso(now),
+    ...(record?.pendingPayload === undefined ? {} : { payload: record.pendingPayload }),
+  }
+  if (!changes.nextAttemptAt) delete queued.nextAttemptAt
+  return {
+    record: { ...recordPointingAt(snapshot, request.source, request.recordKey, 'queued', request.id, now) },
+    requests: [queued],
+    result: { status: 'ok', request: queued, ...(changes.nextAttemptAt ? { nextAttemptAt: changes.nextAttemptAt } : {}) },
+  }
+}
+
+/**
+ * The request ended (done or dead). If events arrived while it was processing, exactly one
+ * follow-up request is created for them; otherwise the record goes idle.
+ */
+function finishRecord<R>(
+  snapshot: RecordSnapshot,
+  ended: RelayRequest,
+  now: Date,
+  toResult: (next: RelayRequest | undefined) => R,
+  input?: { nextRequestId: string; retentionSeconds?: number },
+): RecordMutation<R> {
+  const record = snapshot.record
+  const owned = record?.requestId === ended.id
+  if (owned && record.dirty && record.pendingEvents.length > 0 && input) {
+    const next = newRequest(
+      { id: input.nextRequestId, source: ended.source, recordKey: ended.recordKey, recordId: ended.recordId, mode: ended.mode, maxAttempts: ended.maxAttempts, ...(ended.recordType ? { recordType: ended.recordType } : {}) },
+      record.pendingEvents,
+      record.pendingEvents.length,
+      now,
+      record.pendingPayload,
+    )
+    return {
+      record: recordPointingAt(snapshot, ended.source, ended.recordKey, 'queued', next.id, now),
+      requests: [ended, next],
+      result: toResult(next),
+    }
+  }
+  if (!owned) return { requests: [ended], result: toResult(undefined) }
+  const idle: RecordState = {
+    ...recordPointingAt(snapshot, ended.source, ended.recordKey, 'idle', ended.id, now),
+    ...(input?.retentionSeconds ? { expiresAt: Math.floor(now.getTime() / 1000) + input.retentionSeconds } : {}),
+  }
+  return { record: idle, requests: [ended], result: toResult(undefined) }
+}

@@ -1,0 +1,170 @@
+import { describe, expect, it } from 'vitest'
+import type { RecordMutation, RecordSnapshot } from '../../../lib/ports/ledger.ts'
+import {
+  decideClaim,
+  decideEvent,
+  decideExtend,
+  decideFinish,
+  decideRelease,
+  decideRetry,
+  type NewRequestSpec,
+} from '../../../lib/relay/record-machine.ts'
+import type { RecordState, RelayRequest } from '../../../lib/relay/types.ts'
+
+/** A tiny in-memory store that applies mutations, to walk the state machine through sequences. */
+class Store {
+  record: RecordState | undefined
+  requests = new Map<string, RelayRequest>()
+  snapshot(): RecordSnapshot {
+    return { record: this.record, requests: new Map(this.requests) }
+  }
+  apply<T>(mutation: RecordMutation<T>): T {
+    if (mutation.record) this.record = mutation.record
+    for (const request of mutation.requests ?? []) this.requests.set(request.id, request)
+    return mutation.result
+  }
+}
+
+const at = (seconds: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, seconds))
+let counter = 0
+const spec = (): NewRequestSpec => ({ id: `r${++counter}`, source: 'crm', recordKey: 'crm##42', recordId: '42', mode: 'async', maxAttempts: 3 })
+const event = (id: string, seconds = 0) => ({ deliveryId: id, event: 'customer.updated', receivedAt: at(seconds).toISOString() })
+const common = (requestId: string, leaseId: string, seconds: number) => ({ requestId, leaseId, agentId: 'a1', now: at(seconds), retentionSeconds: 3600, nextRequestId: `next-${++counter}` })
+
+function claim(store: Store, requestId: string, leaseId: string, seconds: number) {
+  return store.apply(decideClaim(store.snapshot(), { requestId, leaseId, agentId: 'a1', leaseSeconds: 30, now: at(seconds), nextRequestId: `n${++counter}` }))
+}
+
+describe('record state machine', () => {
+  it('creates one queued request for the first event of a record', () => {
+    const store = new Store()
+    const result = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d1'), now: at(0) }))
+    expect(result).toMatchObject({ outcome: 'created', send: true })
+    expect(store.record).toMatchObject({ state: 'queued', requestId: result.requestId })
+    expect(store.requests.get(result.requestId)).toMatchObject({ state: 'queued', eventCount: 1, attempts: 0 })
+  })
+
+  it('coalesces events for a waiting record into the queued request without a second message', () => {
+    const store = new Store()
+    const first = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d1'), now: at(0) }))
+    store.requests.set(first.requestId, { ...store.requests.get(first.requestId)!, sentAt: at(0).toISOString() })
+    const second = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d2', 1), now: at(1) }))
+    expect(second).toEqual({ outcome: 'coalesced', requestId: first.requestId, send: false })
+    expect(store.requests.size).toBe(1)
+    expect(store.requests.get(first.requestId)!.eventCount).toBe(2)
+  })
+
+  it('asks to re-send when the waiting request was never confirmed sent (a failed enqueue is retried)', () => {
+    const store = new Store()
+    const first = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d1'), now: at(0) }))
+    const retry = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d1', 1), now: at(1) }))
+    expect(retry).toEqual({ outcome: 'coalesced', requestId: first.requestId, send: true })
+  })
+
+  it('defers events during processing and creates exactly one follow-up request when done', () => {
+    const store = new Store()
+    const first = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d1'), now: at(0) }))
+    expect(claim(store, first.requestId, 'L1', 1)).toMatchObject({ status: 'claimed' })
+    for (let index = 0; index < 5; index++) {
+      const deferred = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event(`x${index}`, 2), now: at(2) }))
+      expect(deferred).toMatchObject({ outcome: 'deferred', requestId: first.requestId, send: false })
+    }
+    const finished = store.apply(decideFinish(store.snapshot(), { ...common(first.requestId, 'L1', 3), outcome: 'done' }))
+    expect(finished).toMatchObject({ status: 'ok' })
+    expect(finished.status === 'ok' && finished.next).toMatchObject({ state: 'queued', eventCount: 5 })
+    expect(store.record).toMatchObject({ state: 'queued', dirty: false, pendingEvents: [] })
+    expect([...store.requests.values()].filter((request) => request.state === 'queued')).toHaveLength(1)
+  })
+
+  it('goes idle after done when nothing arrived meanwhile', () => {
+    const store = new Store()
+    const first = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d1'), now: at(0) }))
+    claim(store, first.requestId, 'L1', 1)
+    const finished = store.apply(decideFinish(store.snapshot(), { ...common(first.requestId, 'L1', 2), outcome: 'done' }))
+    expect(finished.status === 'ok' && finished.next).toBeUndefined()
+    expect(store.record?.state).toBe('idle')
+    expect(store.requests.get(first.requestId)).toMatchObject({ state: 'done', expiresAt: Math.floor(at(2).getTime() / 1000) + 3600 })
+  })
+
+  it('never leases a request twice while its lease is live', () => {
+    const store = new Store()
+    const first = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d1'), now: at(0) }))
+    claim(store, first.requestId, 'L1', 1)
+    expect(claim(store, first.requestId, 'L2', 5)).toEqual({ status: 'not_yet', retryInSeconds: 27 })
+  })
+
+  it('re-leases after the lease expired and rejects the old lease holder', () => {
+    const store = new Store()
+    const first = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d1'), now: at(0) }))
+    claim(store, first.requestId, 'L1', 1)
+    expect(claim(store, first.requestId, 'L2', 40)).toMatchObject({ status: 'claimed', request: { attempts: 2 } })
+    expect(store.requests.get(first.requestId)!.history[0]).toMatchObject({ outcome: 'lease_expired' })
+    const stale = store.apply(decideFinish(store.snapshot(), { ...common(first.requestId, 'L1', 41), outcome: 'done' }))
+    expect(stale).toEqual({ status: 'lease_lost' })
+  })
+
+  it('dead-letters on claim when expired leases used up the attempts', () => {
+    const store = new Store()
+    const first = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d1'), now: at(0) }))
+    claim(store, first.requestId, 'L1', 0)
+    claim(store, first.requestId, 'L2', 40)
+    claim(store, first.requestId, 'L3', 80)
+    expect(claim(store, first.requestId, 'L4', 120)).toMatchObject({ status: 'exhausted' })
+    expect(store.requests.get(first.requestId)).toMatchObject({ state: 'dead', lastError: { code: 'lease.expired' } })
+    expect(store.record?.state).toBe('idle')
+  })
+
+  it('schedules a retry, hides it until then, and dead-letters after the attempt limit', () => {
+    const store = new Store()
+    const first = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d1'), now: at(0) }))
+    const error = { code: 'sink.down', message: 'connection refused' }
+    claim(store, first.requestId, 'L1', 0)
+    expect(store.apply(decideRetry(store.snapshot(), { ...common(first.requestId, 'L1', 1), error, delaySeconds: 10 }))).toMatchObject({ status: 'ok', nextAttemptAt: at(11).toISOString() })
+    expect(claim(store, first.requestId, 'L2', 5)).toEqual({ status: 'not_yet', retryInSeconds: 6 })
+    claim(store, first.requestId, 'L2', 12)
+    store.apply(decideRetry(store.snapshot(), { ...common(first.requestId, 'L2', 13), error, delaySeconds: 0 }))
+    claim(store, first.requestId, 'L3', 14)
+    const last = store.apply(decideRetry(store.snapshot(), { ...common(first.requestId, 'L3', 15), error, delaySeconds: 0 }))
+    expect(last).toMatchObject({ status: 'dead_lettered' })
+    expect(store.requests.get(first.requestId)).toMatchObject({ state: 'dead', attempts: 3, lastError: { code: 'sink.down' } })
+    expect(store.requests.get(first.requestId)!.history.map((attempt) => attempt.outcome)).toEqual(['retry', 'retry', 'fail'])
+  })
+
+  it('folds events that arrived during a failed attempt into the retry instead of a second request', () => {
+    const store = new Store()
+    const first = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d1'), now: at(0) }))
+    claim(store, first.requestId, 'L1', 0)
+    store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d2', 1), now: at(1) }))
+    store.apply(decideRetry(store.snapshot(), { ...common(first.requestId, 'L1', 2), error: { message: 'x' }, delaySeconds: 0 }))
+    expect(store.requests.size).toBe(1)
+    expect(store.requests.get(first.requestId)).toMatchObject({ state: 'queued', eventCount: 2 })
+    expect(store.record).toMatchObject({ state: 'queued', dirty: false })
+  })
+
+  it('releases a lease without counting the attempt', () => {
+    const store = new Store()
+    const first = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d1'), now: at(0) }))
+    claim(store, first.requestId, 'L1', 0)
+    store.apply(decideRelease(store.snapshot(), { requestId: first.requestId, leaseId: 'L1', agentId: 'a1', now: at(1) }))
+    expect(store.requests.get(first.requestId)).toMatchObject({ state: 'queued', attempts: 0 })
+    expect(claim(store, first.requestId, 'L2', 2)).toMatchObject({ status: 'claimed' })
+  })
+
+  it('extends only a live lease held by the same agent', () => {
+    const store = new Store()
+    const first = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d1'), now: at(0) }))
+    claim(store, first.requestId, 'L1', 0)
+    expect(store.apply(decideExtend(store.snapshot(), { requestId: first.requestId, leaseId: 'L1', agentId: 'a1', seconds: 60, now: at(20) }))).toEqual({ status: 'ok', leaseExpiresAt: at(80).toISOString() })
+    expect(store.apply(decideExtend(store.snapshot(), { requestId: first.requestId, leaseId: 'L1', agentId: 'other', seconds: 60, now: at(21) }))).toEqual({ status: 'lease_lost' })
+    expect(store.apply(decideExtend(store.snapshot(), { requestId: first.requestId, leaseId: 'L1', agentId: 'a1', seconds: 60, now: at(81) }))).toEqual({ status: 'lease_lost' })
+  })
+
+  it('ignores messages for finished requests', () => {
+    const store = new Store()
+    const first = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d1'), now: at(0) }))
+    claim(store, first.requestId, 'L1', 0)
+    store.apply(decideFinish(store.snapshot(), { ...common(first.requestId, 'L1', 1), outcome: 'done' }))
+    expect(claim(store, first.requestId, 'L2', 2)).toEqual({ status: 'gone' })
+    expect(claim(store, 'unknown', 'L3', 2)).toEqual({ status: 'gone' })
+  })
+})
