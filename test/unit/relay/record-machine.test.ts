@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest'
 import type { RecordMutation, RecordSnapshot } from '../../../lib/ports/ledger.ts'
 import {
   decideClaim,
+  decideDiscard,
+  decideReplay,
   decideEvent,
   decideExtend,
   decideFinish,
@@ -166,5 +168,41 @@ describe('record state machine', () => {
     store.apply(decideFinish(store.snapshot(), { ...common(first.requestId, 'L1', 1), outcome: 'done' }))
     expect(claim(store, first.requestId, 'L2', 2)).toEqual({ status: 'gone' })
     expect(claim(store, 'unknown', 'L3', 2)).toEqual({ status: 'gone' })
+  })
+})
+
+describe('dead-letter replay', () => {
+  function deadLetter(store: Store): string {
+    const first = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d1'), now: at(0) }))
+    claim(store, first.requestId, 'L1', 0)
+    store.apply(decideFinish(store.snapshot(), { ...common(first.requestId, 'L1', 1), outcome: 'fail', error: { message: 'sink down' } }))
+    return first.requestId
+  }
+
+  it('queues an idle record\'s dead request again with fresh attempts', () => {
+    const store = new Store()
+    const dead = deadLetter(store)
+    const result = store.apply(decideReplay(store.snapshot(), { requestId: dead, now: at(5), by: 'test' }))
+    expect(result).toMatchObject({ status: 'requeued' })
+    expect(store.requests.get(dead)).toMatchObject({ state: 'queued', attempts: 0 })
+    expect(store.record).toMatchObject({ state: 'queued', requestId: dead })
+    expect(store.apply(decideReplay(store.snapshot(), { requestId: dead, now: at(6), by: 'test' }))).toMatchObject({ status: 'not_dead', state: 'queued' })
+  })
+
+  it('folds the dead request into work already waiting for the record', () => {
+    const store = new Store()
+    const dead = deadLetter(store)
+    const waiting = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d2', 2), now: at(2) }))
+    const result = store.apply(decideReplay(store.snapshot(), { requestId: dead, now: at(3), by: 'test' }))
+    expect(result).toMatchObject({ status: 'folded', intoRequestId: waiting.requestId })
+    expect(store.requests.get(dead)).toMatchObject({ state: 'discarded' })
+    expect([...store.requests.values()].filter((request) => request.state === 'queued')).toHaveLength(1)
+  })
+
+  it('discards a dead letter with a reason', () => {
+    const store = new Store()
+    const dead = deadLetter(store)
+    expect(store.apply(decideDiscard(store.snapshot(), { requestId: dead, reason: 'record deleted upstream', by: 'ops', now: at(4), retentionSeconds: 60 }))).toEqual({ status: 'discarded' })
+    expect(store.requests.get(dead)).toMatchObject({ state: 'discarded', discardReason: 'record deleted upstream (by ops)' })
   })
 })
