@@ -3,7 +3,7 @@ import type { AgentStatus, RecordState, RelayRequest, RequestState } from '../re
 /**
  * The ledger port: per-record state, requests, dedupe marks and agent heartbeats.
  * Adapters: lib/ports/aws/dynamo-ledger.ts (DynamoDB single table) and
- * lib/ports/local/sqlite-ledger.ts (node:sqlite). Both pass test/contract/ledger.contract.ts.
+ * lib/ports/local/sqlite-ledger.ts (node:sqlite). Both pass test/contract/ledger.contract.test.ts.
  *
  * All relay logic lives in lib/relay and is expressed as `decide` functions; adapters only make
  * `mutateRecord` atomic, so the state machine exists once.

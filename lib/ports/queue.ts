@@ -1,7 +1,7 @@
 /**
  * The work queue port: SQS semantics (standard queue, at-least-once, visibility timeout).
  * Adapters: lib/ports/aws/sqs-queue.ts (SQS) and lib/ports/local/sqlite-queue.ts (node:sqlite).
- * Both pass the same contract suite (test/contract/queue.contract.ts).
+ * Both pass the same contract suite (test/contract/queue.contract.test.ts).
  */
 export interface QueueMessage {
   /** Opaque handle for delete/changeVisibility; valid only for this receive. */

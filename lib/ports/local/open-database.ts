@@ -1,0 +1,63 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import type * as sqlite from 'node:sqlite'
+import { HookferryError } from '../../errors.ts'
+import { MIGRATIONS } from './schema.ts'
+import { immediateTransaction } from './sqlite-transaction.ts'
+
+/** How long a writer waits for another one (possibly another process) before SQLITE_BUSY. */
+const BUSY_TIMEOUT_IN_MS = 5_000
+
+const { DatabaseSync } = loadSqliteQuietly()
+
+/** Opens (creating if needed) the embedded store: WAL, busy_timeout, foreign keys, current schema. */
+export function openDatabase(file: string): sqlite.DatabaseSync {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
+  const db = new DatabaseSync(file)
+  try {
+    db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_IN_MS}`)
+    db.exec('PRAGMA journal_mode = WAL')
+    // A 2xx to a webhook provider promises the work is on disk: sync the WAL on every commit.
+    db.exec('PRAGMA synchronous = FULL')
+    db.exec('PRAGMA foreign_keys = ON')
+    migrate(db)
+    return db
+  } catch (error) {
+    db.close()
+    throw error
+  }
+}
+
+function migrate(db: sqlite.DatabaseSync): void {
+  // Inside the write lock, so two processes opening a new file do not both migrate it.
+  immediateTransaction(db, () => {
+    const { user_version: version } = db.prepare('PRAGMA user_version').get() as { user_version: number }
+    if (version > MIGRATIONS.length) {
+      throw new HookferryError(
+        'storage.schema_newer',
+        `the database was written by a newer hookferry (schema ${version}, this one knows ${MIGRATIONS.length})`,
+      )
+    }
+    for (const sql of MIGRATIONS.slice(version)) db.exec(sql)
+    db.exec(`PRAGMA user_version = ${MIGRATIONS.length}`)
+  })
+}
+
+/**
+ * Loads node:sqlite without its one-time ExperimentalWarning (the API is stable enough for us and
+ * the warning alarms users). Only that warning is dropped, and only while the module loads.
+ */
+function loadSqliteQuietly(): typeof sqlite {
+  const emitWarning = process.emitWarning
+  process.emitWarning = function (this: unknown, warning: string | Error, ...rest: unknown[]) {
+    const type = typeof rest[0] === 'string' ? rest[0] : (rest[0] as { type?: string } | undefined)?.type
+    const message = typeof warning === 'string' ? warning : warning.message
+    if (type === 'ExperimentalWarning' && message.startsWith('SQLite is an experimental feature')) return
+    return (emitWarning as (...args: unknown[]) => void).call(process, warning, ...rest)
+  } as typeof process.emitWarning
+  try {
+    return process.getBuiltinModule('node:sqlite')
+  } finally {
+    process.emitWarning = emitWarning
+  }
+}

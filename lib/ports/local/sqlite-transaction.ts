@@ -1,0 +1,18 @@
+import type { DatabaseSync } from 'node:sqlite'
+
+/**
+ * Runs `work` in a BEGIN IMMEDIATE transaction: it takes the write lock up front, so two writers
+ * (other processes included) serialise instead of failing at COMMIT. `work` is synchronous, so no
+ * other code of this process runs inside the transaction.
+ */
+export function immediateTransaction<T>(db: DatabaseSync, work: () => T): T {
+  db.exec('BEGIN IMMEDIATE')
+  try {
+    const result = work()
+    db.exec('COMMIT')
+    return result
+  } catch (error) {
+    if (db.isOpen && db.isTransaction) db.exec('ROLLBACK')
+    throw error
+  }
+}

@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { DatabaseSync } from 'node:sqlite'
+import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { SQSClient } from '@aws-sdk/client-sqs'
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { inject } from 'vitest'
+import { enableLedgerTtl, ledgerTableDefinition } from '../../lib/ports/aws/dynamo-table.ts'
+import { openDatabase } from '../../lib/ports/local/open-database.ts'
+import { waitForDynamoDbLocal } from './dynamodb-local.ts'
+
+/** Fake credentials, set explicitly (DynamoDB Local only accepts letters and digits in the key id). */
+export const FAKE_AWS = {
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'hookferrytest', secretAccessKey: 'hookferrytest' },
+} as const
+
+/** A name no parallel test uses. */
+export const uniqueName = (prefix: string): string => `${prefix}-${randomUUID().slice(0, 8)}`
+
+export interface SqsEmulator {
+  client: SQSClient
+  queueUrl: string
+  deadLetterQueueUrl: string
+  maxReceiveCount: number
+  stop(): Promise<void>
+}
+
+/** An in-process fauxqs with a work queue whose redrive policy moves messages to its own DLQ. */
+export async function startSqs({ maxReceiveCount = 2 }: { maxReceiveCount?: number } = {}): Promise<SqsEmulator> {
+  // Imported here, after openDatabase loaded node:sqlite quietly: fauxqs imports it too, and would
+  // otherwise print node's ExperimentalWarning for it.
+  const { startFauxqs } = await import('fauxqs')
+  const server = await startFauxqs({ port: 0, logger: false })
+  const deadLetters = server.createQueue(uniqueName('dlq'))
+  const queue = server.createQueue(uniqueName('work'), {
+    attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deadLetters.queueArn, maxReceiveCount }) },
+  })
+  // fauxqs queue URLs use the host sqs.<region>.localhost: the endpoint must be explicit.
+  const client = new SQSClient({ ...FAKE_AWS, endpoint: server.address })
+  return {
+    client,
+    queueUrl: queue.queueUrl,
+    deadLetterQueueUrl: deadLetters.queueUrl,
+    maxReceiveCount,
+    stop: async () => {
+      client.destroy()
+      await server.stop()
+    },
+  }
+}
+
+export interface DynamoTable {
+  client: DynamoDBDocumentClient
+  tableName: string
+  drop(): Promise<void>
+}
+
+/** A fresh ledger table (ledgerTableDefinition, TTL on) on the run's shared DynamoDB Local. */
+export async function createDynamoTable(): Promise<DynamoTable> {
+  const endpoint = await waitForDynamoDbLocal(inject('dynamoDbLocal'))
+  const base = new DynamoDBClient({ ...FAKE_AWS, endpoint })
+  const tableName = uniqueName('ledger')
+  await base.send(new CreateTableCommand(ledgerTableDefinition(tableName)))
+  await enableLedgerTtl(base, tableName)
+  const client = DynamoDBDocumentClient.from(base)
+  return {
+    client,
+    tableName,
+    drop: async () => {
+      await base.send(new DeleteTableCommand({ TableName: tableName }))
+      client.destroy()
+    },
+  }
+}
+
+export interface TempSqlite {
+  db: DatabaseSync
+  file: string
+  /** Closes the database and opens the same file again (a restart). */
+  reopen(): DatabaseSync
+  /** Closes the database and deletes its directory. */
+  cleanup(): void
+}
+
+/** A database file in a fresh temp directory, opened with openDatabase. */
+export function openTempSqlite(): TempSqlite {
+  const dir = mkdtempSync(join(tmpdir(), 'hookferry-test-'))
+  const file = join(dir, 'hookferry.db')
+  const temp: TempSqlite = {
+    db: openDatabase(file),
+    file,
+    reopen: () => {
+      temp.db.close()
+      temp.db = openDatabase(file)
+      return temp.db
+    },
+    cleanup: () => {
+      if (temp.db.isOpen) temp.db.close()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+  return temp
+}
