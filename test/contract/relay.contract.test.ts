@@ -1,0 +1,201 @@
+import { randomUUID } from 'node:crypto'
+import { describe, expect, it, type TestContext } from 'vitest'
+import { serverConfigSchema } from '../../lib/config/server-config.ts'
+import { parseWithSchema } from '../../lib/config/zod.ts'
+import { DynamoLedger } from '../../lib/ports/aws/dynamo-ledger.ts'
+import { SqsWorkQueue } from '../../lib/ports/aws/sqs-queue.ts'
+import { SqliteLedger } from '../../lib/ports/local/sqlite-ledger.ts'
+import { SqliteWorkQueue } from '../../lib/ports/local/sqlite-queue.ts'
+import type { WorkQueue } from '../../lib/ports/queue.ts'
+import { ackLeases, pullLeases } from '../../lib/relay/agent-service.ts'
+import { noMetrics, silentLog, type RelayDeps } from '../../lib/relay/deps.ts'
+import { ingestWebhook } from '../../lib/relay/ingest.ts'
+import { signWebhook } from '../../lib/sources/sign.ts'
+import { createDynamoTable, openTempSqlite, startSqs } from '../support/emulators.ts'
+
+/**
+ * The relay's invariants (1–3) through the real core, on both adapter families: the same
+ * ingest and agent-service code over SQS + DynamoDB (emulators) and over SQLite.
+ */
+const config = parseWithSchema(
+  serverConfigSchema,
+  {
+    sources: {
+      crm: {
+        verify: { scheme: 'hmac', header: 'x-signature', secrets: ['s3cret'] },
+        extract: { recordId: 'body.ids', event: 'body.event', deliveryId: 'body.delivery' },
+        maxAttempts: 2,
+      },
+    },
+  },
+  'test config',
+)
+
+interface Family {
+  name: string
+  create(): Promise<{ deps: RelayDeps; close(): Promise<void> }>
+}
+
+const deps = (ledger: RelayDeps['ledger'], queue: WorkQueue): RelayDeps => ({
+  config,
+  ledger,
+  queue,
+  log: silentLog,
+  metrics: noMetrics,
+  now: () => new Date(),
+  newId: randomUUID,
+  random: Math.random,
+})
+
+const families: Family[] = [
+  {
+    name: 'aws (fauxqs + DynamoDB Local)',
+    create: async () => {
+      const [sqs, table] = await Promise.all([startSqs({ maxReceiveCount: 15 }), createDynamoTable()])
+      return {
+        deps: deps(new DynamoLedger({ tableName: table.tableName, client: table.client }), new SqsWorkQueue({ queueUrl: sqs.queueUrl, client: sqs.client })),
+        close: async () => {
+          await Promise.all([sqs.stop(), table.drop()])
+        },
+      }
+    },
+  },
+  {
+    name: 'local (node:sqlite)',
+    create: async () => {
+      const sqlite = openTempSqlite()
+      return {
+        deps: deps(new SqliteLedger({ db: sqlite.db }), new SqliteWorkQueue({ db: sqlite.db, queueName: 'work', maxReceiveCount: 15, deadLetterQueueName: 'dead' })),
+        close: async () => sqlite.cleanup(),
+      }
+    },
+  },
+]
+
+const webhook = (body: Record<string, unknown>) => {
+  const rawBody = Buffer.from(JSON.stringify({ delivery: randomUUID(), event: 'updated', ...body }))
+  return {
+    source: 'crm',
+    query: {},
+    rawBody,
+    headers: { 'content-type': 'application/json', ...signWebhook(config.sources.crm!.verify, rawBody, { now: new Date() }) },
+  }
+}
+const accepted = (reply: { statusCode: number; body: string }) => {
+  expect(reply.statusCode).toBe(202)
+  return JSON.parse(reply.body) as { accepted: number; requests: string[] }
+}
+
+describe.concurrent.each(families)('relay on $name', (family) => {
+  // Concurrent tests: each closes its own harness when it finishes.
+  const setup = async (context: TestContext) => {
+    const harness = await family.create()
+    context.onTestFinished(() => harness.close())
+    return harness.deps
+  }
+
+  it('accepts a webhook, leases it to an agent and completes it on ack', async (context) => {
+    const relay = await setup(context)
+    const { requests } = accepted(await ingestWebhook(relay, webhook({ ids: ['42'] })))
+    const { leases } = await pullLeases(relay, 'agent-1', { max: 10, waitSeconds: 2 })
+    expect(leases).toHaveLength(1)
+    expect(leases[0]).toMatchObject({ requestId: requests[0], recordId: '42', attempt: 1, event: 'updated' })
+    const { results } = await ackLeases(relay, 'agent-1', [{ lease: leases[0]!.lease, outcome: 'done' }])
+    expect(results[0]).toMatchObject({ status: 'ok' })
+    expect(await relay.ledger.getRequest(requests[0]!)).toMatchObject({ state: 'done' })
+    expect((await pullLeases(relay, 'agent-1', { max: 10, waitSeconds: 0 })).leases).toHaveLength(0)
+  })
+
+  it('answers a repeated delivery id as a duplicate', async (context) => {
+    const relay = await setup(context)
+    const hook = webhook({ ids: ['7'] })
+    accepted(await ingestWebhook(relay, hook))
+    const again = await ingestWebhook(relay, hook)
+    expect(again.statusCode).toBe(200)
+    expect(JSON.parse(again.body)).toEqual({ duplicate: true })
+  })
+
+  it('coalesces many concurrent events for one record into one queued request', async (context) => {
+    const relay = await setup(context)
+    const replies = await Promise.all(Array.from({ length: 20 }, () => ingestWebhook(relay, webhook({ ids: ['same'] }))))
+    const ids = new Set(replies.map((reply) => accepted(reply).requests[0]))
+    expect(ids.size).toBe(1)
+    const { leases } = await pullLeases(relay, 'agent-1', { max: 10, waitSeconds: 1 })
+    expect(leases).toHaveLength(1)
+    expect(leases[0]!.eventCount).toBe(20)
+    expect((await pullLeases(relay, 'agent-1', { max: 10, waitSeconds: 0 })).leases).toHaveLength(0)
+  })
+
+  it('turns events during processing into exactly one more fetch afterwards', async (context) => {
+    const relay = await setup(context)
+    accepted(await ingestWebhook(relay, webhook({ ids: ['r1'] })))
+    const first = await pullLeases(relay, 'agent-1', { max: 10, waitSeconds: 2 })
+    await Promise.all(Array.from({ length: 10 }, () => ingestWebhook(relay, webhook({ ids: ['r1'] }))))
+    // Never two in flight for one record: nothing else may be leased while the first runs.
+    expect((await pullLeases(relay, 'agent-2', { max: 10, waitSeconds: 0 })).leases).toHaveLength(0)
+    await ackLeases(relay, 'agent-1', [{ lease: first.leases[0]!.lease, outcome: 'done' }])
+    const second = await pullLeases(relay, 'agent-1', { max: 10, waitSeconds: 2 })
+    expect(second.leases).toHaveLength(1)
+    expect(second.leases[0]).toMatchObject({ recordId: 'r1', eventCount: 10 })
+    expect(second.leases[0]!.requestId).not.toBe(first.leases[0]!.requestId)
+    await ackLeases(relay, 'agent-1', [{ lease: second.leases[0]!.lease, outcome: 'done' }])
+    expect((await pullLeases(relay, 'agent-1', { max: 10, waitSeconds: 0 })).leases).toHaveLength(0)
+  })
+
+  it('answers 503 when the queue fails, and does not swallow the provider\'s retry as a duplicate', async (context) => {
+    const relay = await setup(context)
+    let failNext = true
+    const flaky: WorkQueue = {
+      ...relay.queue,
+      receive: (options) => relay.queue.receive(options),
+      delete: (receipt) => relay.queue.delete(receipt),
+      changeVisibility: (receipt, seconds) => relay.queue.changeVisibility(receipt, seconds),
+      send: async (entries) => {
+        if (failNext) {
+          failNext = false
+          throw new Error('queue unavailable')
+        }
+        return relay.queue.send(entries)
+      },
+    }
+    const hook = webhook({ ids: ['x'] })
+    await expect(ingestWebhook({ ...relay, queue: flaky }, hook)).rejects.toMatchObject({ statusCode: 503, code: 'storage.unavailable' })
+    const { requests } = accepted(await ingestWebhook({ ...relay, queue: flaky }, hook))
+    const { leases } = await pullLeases(relay, 'agent-1', { max: 10, waitSeconds: 2 })
+    expect(leases.map((lease) => lease.requestId)).toEqual(requests)
+  })
+
+  it('retries with a delay and dead-letters after the attempt limit with the last error', async (context) => {
+    const relay = await setup(context)
+    const { requests } = accepted(await ingestWebhook(relay, webhook({ ids: ['d'] })))
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const { leases } = await pullLeases(relay, 'agent-1', { max: 1, waitSeconds: 3 })
+      expect(leases[0]).toMatchObject({ requestId: requests[0], attempt })
+      const { results } = await ackLeases(relay, 'agent-1', [{ lease: leases[0]!.lease, outcome: 'retry', delaySeconds: 0, error: { code: 'sink.down', message: `refused #${attempt}` } }])
+      expect(results[0]!.status).toBe(attempt === 2 ? 'dead_lettered' : 'ok')
+    }
+    const dead = await relay.ledger.listRequests({ state: 'dead', source: 'crm' })
+    expect(dead.items.map((request) => request.id)).toEqual(requests)
+    expect(dead.items[0]!.lastError?.message).toContain('refused #2')
+  })
+
+  it('rejects an ack from an agent that does not hold the lease', async (context) => {
+    const relay = await setup(context)
+    accepted(await ingestWebhook(relay, webhook({ ids: ['z'] })))
+    const { leases } = await pullLeases(relay, 'agent-1', { max: 1, waitSeconds: 2 })
+    const { results } = await ackLeases(relay, 'intruder', [{ lease: leases[0]!.lease, outcome: 'done' }, { lease: 'garbage', outcome: 'done' }])
+    expect(results.map((result) => result.status)).toEqual(['lease_lost', 'invalid_lease'])
+  })
+
+  it('redelivers the work of a crashed agent once its lease expires', async (context) => {
+    const relay = await setup(context)
+    accepted(await ingestWebhook(relay, webhook({ ids: ['crash'] })))
+    const first = await pullLeases(relay, 'agent-1', { max: 1, waitSeconds: 2, leaseSeconds: 5 })
+    // agent-1 "crashes": it never acks. After the lease (+ the queue's margin) the work comes back.
+    const second = await pullLeases(relay, 'agent-2', { max: 1, waitSeconds: 12, leaseSeconds: 30 })
+    expect(second.leases[0]).toMatchObject({ requestId: first.leases[0]!.requestId, attempt: 2 })
+    const late = await ackLeases(relay, 'agent-1', [{ lease: first.leases[0]!.lease, outcome: 'done' }])
+    expect(late.results[0]!.status).toBe('lease_lost')
+    expect((await ackLeases(relay, 'agent-2', [{ lease: second.leases[0]!.lease, outcome: 'done' }])).results[0]!.status).toBe('ok')
+  })
+})
