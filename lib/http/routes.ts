@@ -18,4 +18,11 @@ export const ROUTES: readonly RouteSpec[] = [
   { route: 'POST /agent/v1/ack', fn: 'agent-ack', timeoutSeconds: 15 },
   { route: 'POST /agent/v1/extend', fn: 'agent-extend', timeoutSeconds: 15 },
   { route: 'POST /agent/v1/heartbeat', fn: 'agent-heartbeat', timeoutSeconds: 10 },
+  // Admin API: one function (functions/admin.ts) serves every /admin/v1 route, so one timeout for all.
+  { route: 'GET /admin/v1/requests', fn: 'admin', timeoutSeconds: 29 },
+  { route: 'GET /admin/v1/requests/{id}', fn: 'admin', timeoutSeconds: 29 },
+  { route: 'POST /admin/v1/requests/{id}/replay', fn: 'admin', timeoutSeconds: 29 },
+  { route: 'POST /admin/v1/requests/{id}/discard', fn: 'admin', timeoutSeconds: 29 },
+  { route: 'POST /admin/v1/dead-letters/replay', fn: 'admin', timeoutSeconds: 29 },
+  { route: 'GET /admin/v1/agents', fn: 'admin', timeoutSeconds: 29 },
 ]

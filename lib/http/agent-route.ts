@@ -1,0 +1,24 @@
+import type { APIGatewayProxyEventV2 } from 'aws-lambda'
+import type { z } from '../config/zod.ts'
+import { authenticateAgent } from '../relay/agent-auth.ts'
+import type { Runtime } from '../runtime/runtime.ts'
+import { type HttpRoute } from './http-handler.ts'
+import { headersOf, jsonBodyOf, jsonResult } from './lambda-io.ts'
+
+/** An agent API route: bearer-token auth, a schema-checked JSON body, a JSON answer. */
+export function agentRoute<T extends z.ZodMiniType>(
+  schema: T,
+  serve: (runtime: Runtime, agentId: string, body: z.infer<T>) => Promise<unknown>,
+): HttpRoute {
+  return async (runtime, event: APIGatewayProxyEventV2) => {
+    let agentId: string
+    try {
+      agentId = authenticateAgent(runtime.config.agents, headersOf(event).authorization)
+    } catch (error) {
+      // Logged without the token itself.
+      runtime.log.warn('agent API request rejected', { path: event.rawPath, reason: (error as Error).message, sourceIp: event.requestContext?.http?.sourceIp })
+      throw error
+    }
+    return jsonResult(200, await serve(runtime, agentId, jsonBodyOf(event, schema)))
+  }
+}

@@ -1,0 +1,27 @@
+import middy from '@middy/core'
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda'
+import { stderrLog } from '../relay/deps.ts'
+import { getRuntime, type Runtime } from '../runtime/runtime.ts'
+import { errorResponse } from './error-response.ts'
+
+export type HttpRoute = (runtime: Runtime, event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>
+
+/**
+ * The middy chain every HTTP function shares: the runtime (AWS or embedded), one error mapping,
+ * metrics flushed per invocation. Handlers in functions/ only name the route function.
+ */
+export function httpHandler(route: HttpRoute) {
+  let runtime: Runtime | undefined
+  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>()
+    .use({
+      before: async () => {
+        runtime = await getRuntime()
+      },
+      after: () => runtime?.flush(),
+      onError: (request) => {
+        runtime?.flush()
+        request.response = errorResponse(request.error, runtime?.log ?? stderrLog)
+      },
+    })
+    .handler(async (event) => route(runtime!, event))
+}

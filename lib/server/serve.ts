@@ -1,0 +1,183 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { extname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda'
+import type { ServerConfig } from '../config/server-config.ts'
+import { ROUTES } from '../http/routes.ts'
+import type { Log } from '../relay/deps.ts'
+import { installRuntime } from '../runtime/runtime.ts'
+import { compileRoute, localContext, toApiGatewayEvent, writeResult, type CompiledRoute } from './api-gateway-event.ts'
+import { createLocalRuntime, type LocalRuntime } from './local-runtime.ts'
+
+type HttpFunction = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>
+type AnyFunction = (event: unknown, context: Context) => Promise<unknown>
+
+/** Bodies of agent API calls may be larger than webhooks (batched acks with replies). */
+const AGENT_BODY_LIMIT_IN_BYTES = 8 * 1024 * 1024
+const REPAIR_INTERVAL_IN_MS = 60_000
+const SWEEP_INTERVAL_IN_MS = 3_600_000
+
+export interface ServeOptions {
+  config: ServerConfig
+  dataDir: string
+  host?: string
+  /** 0 picks a free port. */
+  port?: number
+  log: Log
+}
+
+export interface RunningServer {
+  url: string
+  runtime: LocalRuntime
+  close(): Promise<void>
+}
+
+/** Loads a handler module from functions/, from source (.ts) or from the build (.js) alike. */
+async function loadFunction(fn: string): Promise<AnyFunction> {
+  const extension = extname(fileURLToPath(import.meta.url))
+  const module = (await import(new URL(`../../functions/${fn}${extension}`, import.meta.url).href)) as { handler: AnyFunction }
+  return module.handler
+}
+
+class BodyTooLargeError extends Error {}
+
+function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(request.headers['content-length'] ?? 0)
+    if (declared > limit) return reject(new BodyTooLargeError())
+    const chunks: Buffer[] = []
+    let size = 0
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size > limit) {
+        request.removeAllListeners('data')
+        request.resume()
+        reject(new BodyTooLargeError())
+        return
+      }
+      chunks.push(chunk)
+    })
+    request.on('end', () => resolve(Buffer.concat(chunks)))
+    request.on('error', reject)
+  })
+}
+
+const jsonError = (status: number, code: string, message: string) => ({
+  statusCode: status,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ error: { code, message } }),
+})
+
+/**
+ * `hookferry serve`: the embedded default. One HTTP server turns requests into API Gateway v2
+ * events and calls the very same handlers as Lambda, with SQLite adapters; timers stand in for
+ * the cron and the dead-letter queue subscription.
+ */
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const shutdown = new AbortController()
+  const runtime = createLocalRuntime({ config: options.config, dataDir: options.dataDir, log: options.log, signal: shutdown.signal })
+  installRuntime(runtime)
+
+  const routes: { route: CompiledRoute; fn: string; timeoutSeconds: number; handler: HttpFunction }[] = []
+  for (const spec of ROUTES) routes.push({ route: compileRoute(spec.route), fn: spec.fn, timeoutSeconds: spec.timeoutSeconds, handler: (await loadFunction(spec.fn)) as HttpFunction })
+  const repair = await loadFunction('repair')
+  const deadLetter = await loadFunction('dead-letter')
+
+  const server: Server = createServer((request, response) => {
+    void (async () => {
+      const path = new URL(request.url ?? '/', 'http://localhost').pathname
+      if (request.method === 'GET' && path === '/healthz') return writeResult(response, { statusCode: 200, headers: { 'content-type': 'application/json' }, body: '{"ok":true}' })
+      const candidates = routes.map((entry) => ({ entry, params: entry.route.match(path) })).filter((found) => found.params)
+      const hit = candidates.find((found) => found.entry.route.method === request.method)
+      if (!hit) {
+        request.resume()
+        return writeResult(response, candidates.length > 0 ? jsonError(405, 'route.method_not_allowed', `${request.method} is not allowed on ${path}`) : jsonError(404, 'route.not_found', `no route for ${path}`))
+      }
+      const limit = hit.entry.fn === 'ingest' ? options.config.limits.maxBodyBytes : AGENT_BODY_LIMIT_IN_BYTES
+      let body: Buffer
+      try {
+        body = await readBody(request, limit)
+      } catch (error) {
+        if (error instanceof BodyTooLargeError) {
+          response.setHeader('connection', 'close')
+          return writeResult(response, jsonError(413, 'request.body_too_large', `body is larger than ${limit} bytes`))
+        }
+        throw error
+      }
+      const event = toApiGatewayEvent(request, body, hit.entry.route, hit.params!)
+      writeResult(response, await hit.entry.handler(event, localContext(hit.entry.fn, hit.entry.timeoutSeconds)))
+    })().catch((error: unknown) => {
+      options.log.error('local server failed a request', { error: String(error) })
+      if (!response.headersSent) writeResult(response, jsonError(500, 'internal', 'internal error'))
+      else response.destroy()
+    })
+  })
+  server.keepAliveTimeout = 65_000
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port ?? 8787, options.host ?? '127.0.0.1', () => resolve())
+  })
+  const address = server.address() as AddressInfo
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
+
+  const repairTimer = setInterval(() => {
+    repair({}, localContext('repair', 60)).catch((error: unknown) => options.log.error('repair sweep failed', { error: String(error) }))
+  }, REPAIR_INTERVAL_IN_MS)
+  const sweepTimer = setInterval(() => {
+    try {
+      runtime.ledger.sweepExpired()
+    } catch (error) {
+      options.log.error('retention sweep failed', { error: String(error) })
+    }
+  }, SWEEP_INTERVAL_IN_MS)
+  const drain = drainDeadLetters(runtime, deadLetter as (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>, shutdown.signal)
+
+  return {
+    url,
+    runtime,
+    close: async () => {
+      shutdown.abort()
+      clearInterval(repairTimer)
+      clearInterval(sweepTimer)
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeIdleConnections()
+        setTimeout(() => server.closeAllConnections(), 1_000).unref()
+      })
+      await drain
+      runtime.close()
+    },
+  }
+}
+
+/** Stands in for the Lambda subscription on the SQS dead-letter queue. */
+async function drainDeadLetters(runtime: LocalRuntime, handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>, signal: AbortSignal): Promise<void> {
+  while (!signal.aborted) {
+    try {
+      const messages = await runtime.deadLetters.receive({ maxMessages: 10, waitSeconds: 20, visibilitySeconds: 60, signal })
+      if (messages.length === 0) continue
+      const event: SQSEvent = {
+        Records: messages.map((message) => ({
+          messageId: message.messageId,
+          receiptHandle: message.receipt,
+          body: message.body,
+          attributes: { ApproximateReceiveCount: String(message.receiveCount), SentTimestamp: '', SenderId: 'local', ApproximateFirstReceiveTimestamp: '' },
+          messageAttributes: {},
+          md5OfBody: '',
+          eventSource: 'aws:sqs',
+          eventSourceARN: 'arn:aws:sqs:local:000000000000:dead-letters',
+          awsRegion: 'local',
+        })),
+      }
+      const result = await handler(event, localContext('dead-letter', 30))
+      const failed = new Set(result.batchItemFailures.map((failure) => failure.itemIdentifier))
+      for (const message of messages) if (!failed.has(message.messageId)) await runtime.deadLetters.delete(message.receipt)
+    } catch (error) {
+      if (signal.aborted) return
+      runtime.log.error('dead-letter drain failed', { error: String(error) })
+      await new Promise((resolve) => setTimeout(resolve, 1_000))
+    }
+  }
+}
