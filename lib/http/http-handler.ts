@@ -17,7 +17,10 @@ export function httpHandler(route: HttpRoute) {
       before: async () => {
         runtime = await getRuntime()
       },
-      after: () => runtime?.flush(),
+      // Braces matter: a middy middleware that returns a value replaces the response.
+      after: () => {
+        runtime?.flush()
+      },
       onError: (request) => {
         runtime?.flush()
         request.response = errorResponse(request.error, runtime?.log ?? stderrLog)

@@ -22,6 +22,7 @@ export const uniqueName = (prefix: string): string => `${prefix}-${randomUUID().
 
 export interface SqsEmulator {
   client: SQSClient
+  endpoint: string
   queueUrl: string
   deadLetterQueueUrl: string
   maxReceiveCount: number
@@ -42,6 +43,7 @@ export async function startSqs({ maxReceiveCount = 2 }: { maxReceiveCount?: numb
   const client = new SQSClient({ ...FAKE_AWS, endpoint: server.address })
   return {
     client,
+    endpoint: server.address,
     queueUrl: queue.queueUrl,
     deadLetterQueueUrl: deadLetters.queueUrl,
     maxReceiveCount,
@@ -54,6 +56,7 @@ export async function startSqs({ maxReceiveCount = 2 }: { maxReceiveCount?: numb
 
 export interface DynamoTable {
   client: DynamoDBDocumentClient
+  endpoint: string
   tableName: string
   drop(): Promise<void>
 }
@@ -68,6 +71,7 @@ export async function createDynamoTable(): Promise<DynamoTable> {
   const client = DynamoDBDocumentClient.from(base)
   return {
     client,
+    endpoint,
     tableName,
     drop: async () => {
       await base.send(new DeleteTableCommand({ TableName: tableName }))

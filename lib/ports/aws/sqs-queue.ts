@@ -25,7 +25,9 @@ function isStaleReceiptError(error: unknown): boolean {
 }
 
 let defaultClient: SQSClient | undefined
-const moduleClient = (): SQSClient => (defaultClient ??= new SQSClient({}))
+// The regional endpoint, not the queue URL's host: equal on AWS, and it lets the standard
+// AWS_ENDPOINT_URL_SQS variable point the default client at an emulator.
+const moduleClient = (): SQSClient => (defaultClient ??= new SQSClient({ useQueueUrlAsEndpoint: false }))
 
 /** The work queue on an SQS standard queue (its redrive policy and DLQ are configured on the queue itself). */
 export class SqsWorkQueue implements WorkQueue {
