@@ -93,7 +93,7 @@ describe('Lambda handlers on the AWS adapters', () => {
 
     const pulled = await agentCall('agent-pull', { waitSeconds: 2 })
     expect(pulled.statusCode).toBe(200)
-    const leases = pulled.body.leases as { lease: string; requestId: string; recordId: string }[]
+    const leases = pulled.body.leases as unknown as { lease: string; requestId: string; recordId: string }[]
     expect(leases).toEqual([expect.objectContaining({ requestId: requests[0], recordId: '314' })])
     const acked = await agentCall('agent-ack', { acks: [{ lease: leases[0]!.lease, outcome: 'done' }] })
     expect(acked.body.results).toEqual([expect.objectContaining({ status: 'ok' })])

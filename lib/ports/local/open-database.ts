@@ -4,6 +4,7 @@ import type * as sqlite from 'node:sqlite'
 import { HookferryError } from '../../errors.ts'
 import { MIGRATIONS } from './schema.ts'
 import { immediateTransaction } from './sqlite-transaction.ts'
+import { loadSqliteQuietly } from '../../sqlite/load-sqlite.ts'
 
 /** How long a writer waits for another one (possibly another process) before SQLITE_BUSY. */
 const BUSY_TIMEOUT_IN_MS = 5_000
@@ -41,23 +42,4 @@ function migrate(db: sqlite.DatabaseSync): void {
     for (const sql of MIGRATIONS.slice(version)) db.exec(sql)
     db.exec(`PRAGMA user_version = ${MIGRATIONS.length}`)
   })
-}
-
-/**
- * Loads node:sqlite without its one-time ExperimentalWarning (the API is stable enough for us and
- * the warning alarms users). Only that warning is dropped, and only while the module loads.
- */
-function loadSqliteQuietly(): typeof sqlite {
-  const emitWarning = process.emitWarning
-  process.emitWarning = function (this: unknown, warning: string | Error, ...rest: unknown[]) {
-    const type = typeof rest[0] === 'string' ? rest[0] : (rest[0] as { type?: string } | undefined)?.type
-    const message = typeof warning === 'string' ? warning : warning.message
-    if (type === 'ExperimentalWarning' && message.startsWith('SQLite is an experimental feature')) return
-    return (emitWarning as (...args: unknown[]) => void).call(process, warning, ...rest)
-  } as typeof process.emitWarning
-  try {
-    return process.getBuiltinModule('node:sqlite')
-  } finally {
-    process.emitWarning = emitWarning
-  }
 }

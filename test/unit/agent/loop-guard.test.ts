@@ -1,0 +1,123 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { canonicalJson, contentHash } from '../../../lib/agent/content-hash.ts'
+import { LoopGuard } from '../../../lib/agent/loop-guard.ts'
+import { makeLease, tempDir } from './helpers.ts'
+import { buildPipeline, type TestPipeline } from './pipeline.ts'
+
+const pipelines: TestPipeline[] = []
+afterEach(async () => {
+  await Promise.all(pipelines.splice(0).map((pipeline) => pipeline.close()))
+})
+
+async function pipeline(loopPrevention = '{ ignoreFields: [updated_at, meta.synced_at] }'): Promise<TestPipeline> {
+  const built = await buildPipeline(`  crm:
+    fetch: { type: payload }
+    deliver: { type: file, path: out.ndjson }
+    loopPrevention: ${loopPrevention}`)
+  pipelines.push(built)
+  return built
+}
+
+const delivered = (pipeline: TestPipeline) => {
+  try {
+    return readFileSync(join(pipeline.dir, 'out.ndjson'), 'utf8').split('\n').filter(Boolean).length
+  } catch {
+    return 0
+  }
+}
+
+describe('content hash', () => {
+  it('does not depend on key order', () => {
+    expect(canonicalJson({ b: 1, a: { d: [1, { y: 1, x: 2 }], c: null } })).toBe('{"a":{"c":null,"d":[1,{"x":2,"y":1}]},"b":1}')
+    expect(contentHash({ a: 1, b: 2 })).toBe(contentHash({ b: 2, a: 1 }))
+  })
+
+  it('leaves out the ignored fields, nested ones included', () => {
+    expect(contentHash({ id: 1, updated_at: 'x', meta: { synced_at: 1, keep: true } }, ['updated_at', 'meta.synced_at'])).toBe(
+      contentHash({ id: 1, updated_at: 'y', meta: { synced_at: 2, keep: true } }, ['updated_at', 'meta.synced_at']),
+    )
+    expect(contentHash({ id: 1, meta: { keep: true } }, ['meta.synced_at'])).not.toBe(contentHash({ id: 1, meta: { keep: false } }, ['meta.synced_at']))
+  })
+})
+
+describe('loop guard', () => {
+  it('skips a record whose content equals the last delivery, and acks it unchanged', async () => {
+    const built = await pipeline()
+    expect((await built.run(makeLease({ payload: { id: 1, name: 'Ada' } }))).outcome).toEqual({ outcome: 'done' })
+    expect((await built.run(makeLease({ payload: { name: 'Ada', id: 1 } }))).outcome).toEqual({ outcome: 'done', note: 'unchanged' })
+    expect(delivered(built)).toBe(1)
+  })
+
+  it('delivers a record whose content changed', async () => {
+    const built = await pipeline()
+    await built.run(makeLease({ payload: { id: 1, name: 'Ada' } }))
+    expect((await built.run(makeLease({ payload: { id: 1, name: 'Ada L.' } }))).outcome).toEqual({ outcome: 'done' })
+    expect(delivered(built)).toBe(2)
+  })
+
+  it('treats a change in an ignored field as no change', async () => {
+    const built = await pipeline()
+    await built.run(makeLease({ payload: { id: 1, updated_at: 't1', meta: { synced_at: 1 } } }))
+    expect((await built.run(makeLease({ payload: { id: 1, updated_at: 't2', meta: { synced_at: 2 } } }))).outcome).toMatchObject({ note: 'unchanged' })
+  })
+
+  it('keeps records apart by source, type and id', async () => {
+    const built = await pipeline()
+    await built.run(makeLease({ recordId: '1', payload: { same: true } }))
+    await built.run(makeLease({ recordId: '2', payload: { same: true } }))
+    await built.run(makeLease({ recordId: '1', recordType: 'invoice', payload: { same: true } }))
+    expect(delivered(built)).toBe(3)
+  })
+
+  it('always delivers deletes, and a record re-created with the old content afterwards', async () => {
+    const built = await buildPipeline(`  crm:
+    fetch: { type: payload }
+    deliver: { type: file, path: out.ndjson }`)
+    pipelines.push(built)
+    await built.run(makeLease({ payload: { id: 1 } }))
+    const source = built.sources.get('crm')!
+    // A delete reaches the pipeline from the connector (404/410); swap in one that reports it.
+    const connector = source.connector
+    source.connector = { fetch: async () => ({ op: 'delete' }) }
+    expect((await built.run(makeLease())).outcome).toEqual({ outcome: 'done', note: 'deleted' })
+    expect((await built.run(makeLease())).outcome).toEqual({ outcome: 'done', note: 'deleted' })
+    source.connector = connector
+    expect((await built.run(makeLease({ payload: { id: 1 } }))).outcome).toEqual({ outcome: 'done' })
+    expect(delivered(built)).toBe(4)
+  })
+
+  it('remembers deliveries across restarts (the hashes live in dataDir)', async () => {
+    const dir = tempDir()
+    try {
+      const first = new LoopGuard(dir.path)
+      first.remember('crm', 'crm##1', 'abc')
+      first.close()
+      const second = new LoopGuard(dir.path)
+      expect(second.isUnchanged('crm', 'crm##1', 'abc')).toBe(true)
+      expect(second.isUnchanged('crm', 'crm##1', 'abd')).toBe(false)
+      second.close()
+    } finally {
+      dir.remove()
+    }
+  })
+
+  it('records the hash only after a successful delivery', async () => {
+    const built = await pipeline()
+    const source = built.sources.get('crm')!
+    const sink = source.sink
+    source.sink = { deliver: async () => Promise.reject(Object.assign(new Error('disk full'), { retryable: true })), close: async () => {} }
+    expect((await built.run(makeLease({ payload: { id: 1 } }))).outcome).toMatchObject({ outcome: 'retry' })
+    source.sink = sink
+    expect((await built.run(makeLease({ payload: { id: 1 } }))).outcome).toEqual({ outcome: 'done' })
+    expect(delivered(built)).toBe(1)
+  })
+
+  it('delivers every time when disabled', async () => {
+    const built = await pipeline('{ enabled: false }')
+    await built.run(makeLease({ payload: { id: 1 } }))
+    await built.run(makeLease({ payload: { id: 1 } }))
+    expect(delivered(built)).toBe(2)
+  })
+})
