@@ -78,8 +78,16 @@ export default $config({
     })
 
     const api = new sst.aws.ApiGatewayV2('Api')
+    // One Lambda per handler module: several routes (the admin API) may share one, which keeps it warm.
+    const functions = new Map<string, sst.aws.Function>()
     for (const { route, fn: module, timeoutSeconds } of ROUTES) {
-      api.route(route, fn(`functions/${module}.handler`, timeoutSeconds))
+      let handler = functions.get(module)
+      if (!handler) {
+        const name = module.replace(/(^|-)(\w)/g, (_match, _dash, letter: string) => letter.toUpperCase())
+        handler = new sst.aws.Function(`Fn${name}`, fn(`functions/${module}.handler`, timeoutSeconds))
+        functions.set(module, handler)
+      }
+      api.route(route, handler.arn)
     }
 
     deadLetters.subscribe(fn('functions/dead-letter.handler', 30), { batch: { partialResponses: true } })
