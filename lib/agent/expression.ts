@@ -1,26 +1,14 @@
-import jsonata from 'jsonata'
-import { ConfigError } from '../errors.ts'
+import { compileJsonata, type Expression } from '../expressions/compile-jsonata.ts'
 import { permanentError } from './errors.ts'
 
-/** A compiled JSONata expression (https://docs.jsonata.org) giving plain JSON data. */
-export type Expression = (input: unknown) => Promise<unknown>
+export type { Expression }
 
-/** Compiles `source`; `key` (e.g. `sources.stripe.fetch.select`) names it in error messages. */
+/** Compiles `source`; `key` (e.g. `sources.stripe.fetch.select`) names it in error messages. Gives plain JSON data. */
 export function compileExpression(source: string, key: string): Expression {
-  let expression: jsonata.Expression
-  try {
-    expression = jsonata(source)
-  } catch (error) {
-    throw new ConfigError(`${key}: invalid JSONata: ${(error as Error).message}`, { cause: error })
-  }
+  // Same input, same error: retrying cannot help.
+  const evaluate = compileJsonata(source, key, (message, cause) => permanentError('agent.expression_failed', message, { cause }))
   return async (input) => {
-    let value: unknown
-    try {
-      value = await expression.evaluate(input)
-    } catch (error) {
-      // Same input, same error: retrying cannot help.
-      throw permanentError('agent.expression_failed', `${key} failed: ${(error as Error).message}`, { cause: error })
-    }
+    const value = await evaluate(input)
     // JSONata sequences are arrays with extra properties; hand on plain JSON.
     return value === undefined ? undefined : (JSON.parse(JSON.stringify(value)) as unknown)
   }

@@ -16,15 +16,8 @@ import {
  * processing causes exactly one more fetch afterwards, and only one request per record is leased.
  */
 
-export interface NewRequestSpec {
-  id: string
-  source: string
-  recordKey: string
-  recordId: string
-  recordType?: string
-  mode: 'async' | 'sync'
-  maxAttempts: number
-}
+/** What a new request is made of; the rest (state, attempts, history…) starts empty. */
+export type NewRequestSpec = Pick<RelayRequest, 'id' | 'source' | 'recordKey' | 'recordId' | 'recordType' | 'mode' | 'maxAttempts'>
 
 export interface EventInput {
   request: NewRequestSpec

@@ -1,6 +1,5 @@
-import jsonata from 'jsonata'
 import type { ExtractConfig, VerifyConfig, VerifyScheme } from '../config/server-config.ts'
-import { ConfigError } from '../errors.ts'
+import { compileJsonata, type Expression } from '../expressions/compile-jsonata.ts'
 import { bodyHashDeliveryId, providerDeliveryId } from './default-delivery-id.ts'
 import { SourceError } from './source-error.ts'
 
@@ -24,26 +23,8 @@ export type Extractor = (ctx: ExtractContext) => Promise<ExtractedEvent>
 
 type ExtractKey = keyof ExtractConfig
 
-function errorMessage(error: unknown): string {
-  if (!(error instanceof Error)) return String(error)
-  const position = (error as { position?: unknown }).position
-  return typeof position === 'number' ? `${error.message} (at position ${position})` : error.message
-}
-
-function compileExpression(key: ExtractKey, source: string): jsonata.Expression {
-  try {
-    return jsonata(source)
-  } catch (error) {
-    throw new ConfigError(`extract.${key}: invalid JSONata: ${errorMessage(error)}`, { cause: error })
-  }
-}
-
-async function evaluate(key: ExtractKey, expression: jsonata.Expression, input: object): Promise<unknown> {
-  try {
-    return (await expression.evaluate(input)) as unknown
-  } catch (error) {
-    throw new SourceError('source.extract_failed', `extract.${key} failed: ${errorMessage(error)}`, { cause: error })
-  }
+function compileExpression(key: ExtractKey, source: string): Expression {
+  return compileJsonata(source, `extract.${key}`, (message, cause) => new SourceError('source.extract_failed', message, { cause }))
 }
 
 /** The distinct strings an expression gave (numbers become strings; null, "" and nothing are skipped). */
@@ -82,13 +63,13 @@ export function compileExtractor(verify: VerifyScheme | VerifyConfig, extract: E
 
   return async function extractEvent({ body, headers, query, rawBody }) {
     const input = { body, headers, query }
-    const recordIds = stringsOf('recordId', await evaluate('recordId', recordId, input))
+    const recordIds = stringsOf('recordId', await recordId(input))
     if (recordIds.length === 0) {
       throw new SourceError('source.record_id_missing', 'extract.recordId found no record id in the webhook')
     }
-    const type = recordType && singleOf('recordType', await evaluate('recordType', recordType, input))
-    const name = event && singleOf('event', await evaluate('event', event, input))
-    const configuredId = deliveryId && singleOf('deliveryId', await evaluate('deliveryId', deliveryId, input))
+    const type = recordType && singleOf('recordType', await recordType(input))
+    const name = event && singleOf('event', await event(input))
+    const configuredId = deliveryId && singleOf('deliveryId', await deliveryId(input))
     return {
       recordIds,
       ...(type ? { recordType: type } : {}),
