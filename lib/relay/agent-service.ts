@@ -24,7 +24,15 @@ export async function pullLeases(deps: RelayDeps, agentId: string, pull: PullReq
       visibilitySeconds: leaseSeconds + VISIBILITY_MARGIN_IN_SECONDS,
       ...(deps.signal ? { signal: deps.signal } : {}),
     })
-    const granted = await Promise.all(messages.map((message) => claimMessage(deps, agentId, leaseSeconds, message)))
+    const granted = await Promise.all(
+      messages.map((message) =>
+        claimMessage(deps, agentId, leaseSeconds, message).catch((error: unknown) => {
+          // The message stays hidden for the lease and comes back: nothing is lost, only delayed.
+          deps.log.error('could not lease a received message', { messageId: message.messageId, error: String(error) })
+          return undefined
+        }),
+      ),
+    )
     for (const grant of granted) if (grant) leases.push(grant)
     // Stale messages were consumed without a grant: keep waiting while the poll has time left.
   } while (leases.length === 0 && Date.now() < deadline && !deps.signal?.aborted)
@@ -113,13 +121,19 @@ async function ackOne(deps: RelayDeps, agentId: string, ack: AckItem): Promise<A
   })
   if (result.status === 'lease_lost') return { lease: ack.lease, requestId: ref.requestId, status: 'lease_lost' }
 
+  // The ledger has decided; the queue only follows. If a queue call fails the message comes back
+  // after its visibility timeout and the claim sees the ledger's state (not yet due, or gone).
+  const followQueue = (what: string, operation: () => Promise<void>) =>
+    operation().catch((error: unknown) => deps.log.warn(`could not ${what} after an ack; the ledger already holds the outcome`, { requestId: ref.requestId, error: String(error) }))
   if (result.request.state === 'queued') {
     const delay = result.nextAttemptAt ? Math.ceil((Date.parse(result.nextAttemptAt) - now.getTime()) / 1000) : 0
-    await deps.queue.changeVisibility(ref.receipt, Math.min(Math.max(delay, 0), MAX_DELAY_IN_SECONDS))
+    await followQueue('reschedule the message', () => deps.queue.changeVisibility(ref.receipt, Math.min(Math.max(delay, 0), MAX_DELAY_IN_SECONDS)))
     deps.metrics.count(ack.outcome === 'release' ? 'LeasesReleased' : 'RequestsRetried')
   } else {
-    if (result.next) await sendWorkMessages(deps, [{ requestId: result.next.id, recordKey: result.next.recordKey }])
-    await deps.queue.delete(ref.receipt)
+    const next = result.next
+    // An unsent follow-up is re-sent by the repair sweep (it is not marked sent).
+    if (next) await followQueue('send the follow-up request', () => sendWorkMessages(deps, [{ requestId: next.id, recordKey: next.recordKey }]))
+    await followQueue('delete the message', () => deps.queue.delete(ref.receipt))
     deps.metrics.count(result.request.state === 'done' ? 'RequestsDone' : 'RequestsDeadLettered')
     if (result.request.state === 'dead') deps.log.warn('request dead-lettered', { requestId: ref.requestId, source: result.request.source, error: result.request.lastError?.message })
   }
@@ -146,7 +160,10 @@ export async function extendLeases(deps: RelayDeps, agentId: string, request: Ex
         decideExtend(snapshot, { requestId: ref.requestId, leaseId: ref.leaseId, agentId, seconds, now }),
       )
       if (result.status !== 'ok') return { lease, status: result.status }
-      await deps.queue.changeVisibility(ref.receipt, Math.min(seconds + VISIBILITY_MARGIN_IN_SECONDS, MAX_DELAY_IN_SECONDS))
+      await deps.queue.changeVisibility(ref.receipt, Math.min(seconds + VISIBILITY_MARGIN_IN_SECONDS, MAX_DELAY_IN_SECONDS)).catch((error: unknown) => {
+        // The ledger lease is what counts: a message that reappears early is hidden again by the claim.
+        deps.log.warn('could not extend the message visibility', { requestId: ref.requestId, error: String(error) })
+      })
       return { lease, status: 'ok', leaseExpiresAt: result.leaseExpiresAt }
     }),
   )
