@@ -11,7 +11,8 @@ export function formatIssues(where: string, issues: readonly z.core.$ZodIssue[])
   return issues
     .map((issue) => {
       const key = issue.path.length > 0 ? issue.path.map(String).join('.') : '(top level)'
-      return `${where}: ${key}: ${issue.message}`
+      const missing = /^Invalid input: expected (\w+), received undefined$/.exec(issue.message)
+      return `${where}: ${key}: ${missing ? `is required (expected ${missing[1]})` : issue.message}`
     })
     .join('\n')
 }

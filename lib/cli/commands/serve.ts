@@ -25,6 +25,8 @@ export function registerServeCommand(program: Command): void {
         sources: Object.keys(config.sources),
         dataDir: resolve(options.dataDir),
       })
+      // The same, for a person at the terminal (stdout carries the JSON log).
+      console.error(`hookferry serve: webhooks at ${server.url}/hooks/{source} (${Object.keys(config.sources).join(', ')}), agent API at ${server.url}/agent/v1. Ctrl-C stops.`)
       onShutdown(() => server.close())
     })
 }
