@@ -43,16 +43,16 @@ const jsonataExpression = nonEmpty.check(
 
 export const authSchema = z.discriminatedUnion('type', [
   /** `Authorization: Bearer <token>` (API keys of Stripe, GitHub tokens, ...). */
-  z.object({ type: z.literal('bearer'), token: nonEmpty }),
+  z.strictObject({ type: z.literal('bearer'), token: nonEmpty }),
   /** HTTP Basic auth (RFC 7617). */
-  z.object({ type: z.literal('basic'), username: nonEmpty, password: z.string() }),
+  z.strictObject({ type: z.literal('basic'), username: nonEmpty, password: z.string() }),
   /** An API key in a header of your choice, e.g. `X-Api-Key`. */
-  z.object({ type: z.literal('header'), name: nonEmpty, value: nonEmpty }),
+  z.strictObject({ type: z.literal('header'), name: nonEmpty, value: nonEmpty }),
   /**
    * OAuth 2.0 client credentials (RFC 6749 §4.4). The access token is cached until shortly
    * before it expires, and fetched again after a 401 (once per request).
    */
-  z.object({
+  z.strictObject({
     type: z.literal('oauth2'),
     tokenUrl: httpUrl,
     clientId: nonEmpty,
@@ -72,7 +72,7 @@ const version = z.optional(jsonataExpression)
 
 export const fetchSchema = z.discriminatedUnion('type', [
   /** GET the record from the SaaS API by id. 404/410 mean "deleted": a delete is delivered. */
-  z.object({
+  z.strictObject({
     type: z.literal('http'),
     /** e.g. `https://api.stripe.com/v1/customers/{id}`. */
     url: requestTemplate,
@@ -87,7 +87,7 @@ export const fetchSchema = z.discriminatedUnion('type', [
     version,
   }),
   /** Deliver the webhook body the cloud forwarded (the source needs `forwardPayload: true` on the server). */
-  z.object({ type: z.literal('payload'), version }),
+  z.strictObject({ type: z.literal('payload'), version }),
 ])
 export type FetchConfig = z.infer<typeof fetchSchema>
 
@@ -111,7 +111,7 @@ export const deliverSchema = z.discriminatedUnion('type', [
    * redelivery of one version) and `Hookferry-*` headers naming the operation, source and record.
    * 408/429/5xx and network errors are retried (honouring Retry-After); other 4xx dead-letter.
    */
-  z.object({
+  z.strictObject({
     type: z.literal('http'),
     url: requestTemplate,
     method: z._default(z.enum(['POST', 'PUT', 'PATCH']), 'POST'),
@@ -121,13 +121,13 @@ export const deliverSchema = z.discriminatedUnion('type', [
     format: z._default(z.enum(['record', 'envelope']), 'record'),
   }),
   /** Append one JSON line per delivery to a file (fsync'd before the ack). */
-  z.object({ type: z.literal('file'), path: nonEmpty }),
+  z.strictObject({ type: z.literal('file'), path: nonEmpty }),
   /** Call your own function `(delivery, context) => void | {status, headers, body}`; throwing retries unless the error has `retryable: false`. */
-  z.object({ type: z.literal('module'), ...moduleRef }),
+  z.strictObject({ type: z.literal('module'), ...moduleRef }),
 ])
 export type DeliverConfig = z.infer<typeof deliverSchema>
 
-export const writeBackSchema = z.object({
+export const writeBackSchema = z.strictObject({
   /** Template: `{id}`, `{type}`, `{event}`, `{requestId}`, `{source}` and any top-level field of the evaluated body (e.g. `{externalId}`). */
   url: nonEmpty,
   method: z._default(z.enum(['POST', 'PATCH', 'PUT']), 'POST'),
@@ -144,7 +144,7 @@ export const writeBackSchema = z.object({
 })
 export type WriteBackConfig = z.infer<typeof writeBackSchema>
 
-export const sourceSchema = z.object({
+export const sourceSchema = z.strictObject({
   fetch: fetchSchema,
   transform: z.optional(transformSchema),
   deliver: deliverSchema,
@@ -155,14 +155,14 @@ export const sourceSchema = z.object({
    * This is what stops write-back → webhook → fetch → deliver loops.
    */
   loopPrevention: z._default(
-    z.object({ enabled: z._default(z.boolean(), true), ignoreFields: z._default(z.array(nonEmpty), []) }),
+    z.strictObject({ enabled: z._default(z.boolean(), true), ignoreFields: z._default(z.array(nonEmpty), []) }),
     { enabled: true, ignoreFields: [] },
   ),
 })
 export type AgentSourceConfig = z.infer<typeof sourceSchema>
 
-export const agentConfigSchema = z.object({
-  cloud: z.object({
+export const agentConfigSchema = z.strictObject({
+  cloud: z.strictObject({
     /** Base URL of the cloud half (where `/agent/v1/...` lives), e.g. `https://relay.example.com`. */
     url: httpUrl,
     /** This agent's bearer token (`hookferry token` makes one). Use `${HOOKFERRY_AGENT_TOKEN}`. */
@@ -178,12 +178,12 @@ export const agentConfigSchema = z.object({
   dataDir: z._default(nonEmpty, './.hookferry-agent'),
   /** Local health endpoint: `/healthz` and Prometheus `/metrics`. Off unless a port is given (0: any free port). */
   health: z.optional(
-    z.object({
+    z.strictObject({
       host: z._default(nonEmpty, '127.0.0.1'),
       port: z.number().check(z.int(), z.gte(0), z.lte(65_535)),
     }),
   ),
-  log: z._default(z.object({ level: z._default(z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']), 'info') }), { level: 'info' }),
+  log: z._default(z.strictObject({ level: z._default(z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']), 'info') }), { level: 'info' }),
   /** One entry per source configured on the cloud, under the same name. */
   sources: z.record(
     z.string().check(z.regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'source names use lower-case letters, digits, "_" and "-"')),

@@ -166,7 +166,7 @@ sources:
   demo sink   ${sink.url}  (stands in for your on-prem system)
 
 ${options.autoChanges ? `Every ${CHANGE_INTERVAL_IN_MS / 1000} s the demo SaaS changes a customer. ` : ''}Send one yourself (another terminal):
-  npx hookferry send --config ${configPath} --source ${DEMO_SOURCE} --data '{"type":"customer.updated","data":{"id":"cus_2"}}'
+  npx hookferry send --config ${configPath} --url ${server.url} --source ${DEMO_SOURCE} --data '{"type":"customer.updated","data":{"id":"cus_2"}}'
 Configs: ${configPath} (server) and ${relative(process.cwd(), agentConfigFile) || agentConfigFile} (agent). Logs: serve.log, agent.log there.
 Ctrl-C stops everything.
 `)
