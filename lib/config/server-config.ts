@@ -12,15 +12,15 @@ const toleranceSeconds = z._default(z.number().check(z.int(), z.gte(1)), 300)
 
 export const verifySchema = z.discriminatedUnion('scheme', [
   /** GitHub: X-Hub-Signature-256 = "sha256=" + hex HMAC-SHA256 of the raw body. */
-  z.object({ scheme: z.literal('github'), secrets }),
+  z.strictObject({ scheme: z.literal('github'), secrets }),
   /** Stripe: Stripe-Signature "t=..,v1=..,v1=.."; HMAC-SHA256 of "{t}.{body}"; timestamp tolerance. */
-  z.object({ scheme: z.literal('stripe'), secrets, toleranceSeconds }),
+  z.strictObject({ scheme: z.literal('stripe'), secrets, toleranceSeconds }),
   /** Shopify: X-Shopify-Hmac-Sha256 = base64 HMAC-SHA256 of the raw body. */
-  z.object({ scheme: z.literal('shopify'), secrets }),
+  z.strictObject({ scheme: z.literal('shopify'), secrets }),
   /** Slack: X-Slack-Signature "v0=" + hex HMAC-SHA256 of "v0:{X-Slack-Request-Timestamp}:{body}". */
-  z.object({ scheme: z.literal('slack'), secrets, toleranceSeconds }),
+  z.strictObject({ scheme: z.literal('slack'), secrets, toleranceSeconds }),
   /** Standard Webhooks (also svix-* headers): base64 HMAC-SHA256 of "{id}.{timestamp}.{body}", whsec_ secrets. */
-  z.object({
+  z.strictObject({
     scheme: z.literal('standard-webhooks'),
     secrets: secrets.check(
       z.refine((list) => list.every((secret) => /^(?:whsec_)?[A-Za-z0-9+/]+={0,2}$/.test(secret)), 'a standard-webhooks secret is base64, optionally after "whsec_"'),
@@ -28,7 +28,7 @@ export const verifySchema = z.discriminatedUnion('scheme', [
     toleranceSeconds,
   }),
   /** Any HMAC scheme: header, algorithm, encoding, optional prefix and signed-content template. */
-  z.object({
+  z.strictObject({
     scheme: z.literal('hmac'),
     secrets,
     header: z.string().check(z.minLength(1)),
@@ -54,7 +54,7 @@ export const verifySchema = z.discriminatedUnion('scheme', [
     }),
   ),
   /** A shared token: "Authorization: Bearer <token>", Basic auth, or a custom header. */
-  z.object({
+  z.strictObject({
     scheme: z.literal('token'),
     secrets,
     type: z._default(z.enum(['bearer', 'basic', 'header']), 'bearer'),
@@ -67,7 +67,7 @@ export const verifySchema = z.discriminatedUnion('scheme', [
     }),
   ),
   /** No verification at all. Only with allowUnsigned: true, so it is never an accident. */
-  z.object({
+  z.strictObject({
     scheme: z.literal('none'),
     allowUnsigned: z.literal(true, 'scheme "none" accepts unsigned webhooks: set allowUnsigned: true to confirm'),
   }),
@@ -75,7 +75,7 @@ export const verifySchema = z.discriminatedUnion('scheme', [
 export type VerifyConfig = z.infer<typeof verifySchema>
 export type VerifyScheme = VerifyConfig['scheme']
 
-export const extractSchema = z.object({
+export const extractSchema = z.strictObject({
   /** JSONata over {body, headers, query}: one record id or an array of them (batched webhooks). */
   recordId: z.string().check(z.minLength(1)),
   /** JSONata: the record's type (e.g. "customer"); part of the record's identity. */
@@ -87,12 +87,12 @@ export const extractSchema = z.object({
 })
 export type ExtractConfig = z.infer<typeof extractSchema>
 
-export const sourceSchema = z.object({
+export const sourceSchema = z.strictObject({
   verify: verifySchema,
   extract: extractSchema,
   /** Event filter: glob patterns ("customer.*") on the event name. */
   filter: z._default(
-    z.object({
+    z.strictObject({
       include: z._default(z.array(z.string()), []),
       exclude: z._default(z.array(z.string()), []),
     }),
@@ -101,7 +101,7 @@ export const sourceSchema = z.object({
   /** async: answer 202 at once. sync: wait (bounded) for the agent's reply and return it. */
   mode: z._default(z.enum(['async', 'sync']), 'async'),
   sync: z._default(
-    z.object({
+    z.strictObject({
       /** How long the webhook response may wait for the agent; keep it below the provider's own timeout. */
       timeoutMs: z._default(z.number().check(z.int(), z.gte(100), z.lte(28_000)), 8_000),
       /** Reply headers passed back to the caller (lower case). */
@@ -118,14 +118,14 @@ export const sourceSchema = z.object({
 })
 export type SourceConfig = z.infer<typeof sourceSchema>
 
-export const agentCredentialSchema = z.object({
+export const agentCredentialSchema = z.strictObject({
   id: z.string().check(z.regex(/^[A-Za-z0-9._-]{1,64}$/, 'agent ids use letters, digits, ".", "_" and "-" (at most 64)')),
   /** SHA-256 (hex) of the agent's bearer token: `hookferry token` prints both. The token itself is never stored. */
   tokenSha256: z.string().check(z.regex(/^[0-9a-f]{64}$/, 'expected 64 lower-case hex characters (sha256 of the token)')),
 })
 export type AgentCredential = z.infer<typeof agentCredentialSchema>
 
-export const serverConfigSchema = z.object({
+export const serverConfigSchema = z.strictObject({
   sources: z.record(
     z.string().check(z.regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'source names use lower-case letters, digits, "_" and "-"')),
     sourceSchema,
@@ -134,21 +134,21 @@ export const serverConfigSchema = z.object({
   /** Admin API token (SHA-256 hex of it); without one the admin API is closed. */
   adminTokenSha256: z.optional(z.string().check(z.regex(/^[0-9a-f]{64}$/))),
   limits: z._default(
-    z.object({
+    z.strictObject({
       /** Largest webhook body accepted (413 above it). */
       maxBodyBytes: z._default(z.number().check(z.int(), z.gte(1024), z.lte(6 * 1024 * 1024)), 1024 * 1024),
     }),
     { maxBodyBytes: 1024 * 1024 },
   ),
   lease: z._default(
-    z.object({
+    z.strictObject({
       /** Lease (visibility timeout) when the agent does not ask for one. */
       defaultSeconds: z._default(z.number().check(z.int(), z.gte(5), z.lte(43_200)), 60),
     }),
     { defaultSeconds: 60 },
   ),
   retry: z._default(
-    z.object({
+    z.strictObject({
       /** Exponential backoff with full jitter: delay = random(0, min(max, base * 2^attempt)). */
       baseDelaySeconds: z._default(z.number().check(z.gte(0)), 2),
       maxDelaySeconds: z._default(z.number().check(z.gte(1), z.lte(43_200)), 900),
@@ -156,14 +156,14 @@ export const serverConfigSchema = z.object({
     { baseDelaySeconds: 2, maxDelaySeconds: 900 },
   ),
   retention: z._default(
-    z.object({
+    z.strictObject({
       /** How long finished requests stay in the ledger. Dead letters stay until replayed or discarded. */
       doneSeconds: z._default(z.number().check(z.int(), z.gte(60)), 7 * 86_400),
     }),
     { doneSeconds: 7 * 86_400 },
   ),
   alerts: z._default(
-    z.object({
+    z.strictObject({
       /** Alert when no agent has sent a heartbeat for this long. */
       agentSilentSeconds: z._default(z.number().check(z.int(), z.gte(10)), 120),
       /** Alert when the oldest waiting request is older than this. */
