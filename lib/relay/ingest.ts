@@ -78,11 +78,17 @@ export async function ingestWebhook(deps: RelayDeps, input: WebhookInput): Promi
     }),
   )
 
-  await sendWorkMessages(deps, results.filter((result) => result.send))
-  await guardStorage(() => deps.ledger.rememberDelivery(source.name, extracted.deliveryId, source.config.dedupeSeconds)).catch((error: unknown) => {
-    // The work is durable; a lost dedupe mark only means a re-delivery would coalesce again.
-    deps.log.warn('could not remember delivery id', { source: source.name, error: String(error) })
-  })
+  const toSend = results.filter((result) => result.send)
+  await enqueueWork(deps, toSend)
+  // The work is durable: the sent marks and the dedupe mark are bookkeeping, written together
+  // (one storage round trip less on the webhook's path).
+  await Promise.all([
+    markWorkSent(deps, toSend),
+    guardStorage(() => deps.ledger.rememberDelivery(source.name, extracted.deliveryId, source.config.dedupeSeconds)).catch((error: unknown) => {
+      // A lost dedupe mark only means a re-delivery would coalesce again.
+      deps.log.warn('could not remember delivery id', { source: source.name, error: String(error) })
+    }),
+  ])
   for (const result of results) deps.metrics.count(`Webhook${result.outcome[0]!.toUpperCase()}${result.outcome.slice(1)}`, 1, { source: source.name })
 
   const requests = [...new Set(results.map((result) => result.requestId))]
@@ -97,10 +103,22 @@ export async function ingestWebhook(deps: RelayDeps, input: WebhookInput): Promi
   return json(202, { accepted: results.length, requests })
 }
 
+type WorkItem = Pick<EventResult & { recordKey: string }, 'requestId' | 'recordKey'>
+
 /** Sends one queue message per request that needs one, then marks them sent (best effort). */
-export async function sendWorkMessages(deps: RelayDeps, items: Pick<EventResult & { recordKey: string }, 'requestId' | 'recordKey'>[]): Promise<void> {
+export async function sendWorkMessages(deps: RelayDeps, items: WorkItem[]): Promise<void> {
+  await enqueueWork(deps, items)
+  await markWorkSent(deps, items)
+}
+
+/** Durably enqueues one queue message per request, or throws StorageUnavailableError. */
+async function enqueueWork(deps: RelayDeps, items: WorkItem[]): Promise<void> {
   if (items.length === 0) return
   await guardStorage(() => deps.queue.send(items.map((item) => ({ body: encodeWorkMessage(item) }))))
+}
+
+/** Marks enqueued requests as sent; never throws. */
+async function markWorkSent(deps: RelayDeps, items: WorkItem[]): Promise<void> {
   await Promise.all(
     items.map((item) =>
       deps.ledger.mutateRecord(item.recordKey, [item.requestId], (snapshot) => decideMarkSent(snapshot, item.requestId, deps.now())).catch((error: unknown) => {

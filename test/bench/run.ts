@@ -1,0 +1,122 @@
+/**
+ * `npm run bench [-- --json]`: hookferry's benchmarks on the embedded default and on the AWS
+ * adapters (fauxqs + DynamoDB Local), printed as ONE table. Every figure comes with the floor
+ * measured in the same run, because these machines are shared and noisy: compare ratios within
+ * a run, not absolute times across runs. Loopback only; every loop is bounded. Progress goes to
+ * stderr; the table (or JSON) to stdout. Exits 1 when a throughput run lost or duplicated a record.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { availableParallelism, cpus, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startAwsEmulators, type AwsEmulators } from './aws-emulators.ts'
+import { benchColdStart } from './cold-start-block.ts'
+import { COST_FLOOR_PER_MILLION, costRows, LAMBDA_MEMORY_GB, PRICES } from './cost-block.ts'
+import { benchEndToEnd, PATH_ROUND_TRIPS } from './end-to-end-block.ts'
+import { benchIngest, warmUp, type IngestSettings } from './ingest-block.ts'
+import { bareNodeRss, forkReady, type IpcChild } from './processes.ts'
+import { progress, renderTable, type Report, type Row } from './report.ts'
+import { startCloud, startOnPrem, writeCloudConfig, type CloudConfig, type OnPrem, type Runtime } from './stack.ts'
+import { summarize } from './stats.ts'
+import { benchThroughput, type ThroughputRun, type ThroughputSettings } from './throughput-block.ts'
+
+const INGEST: Record<Runtime, IngestSettings> = {
+  embedded: { warmup: 50, sequential: 300, senders: 16, durationMs: 3_000 },
+  aws: { warmup: 20, sequential: 150, senders: 16, durationMs: 3_000 },
+}
+const END_TO_END: Record<Runtime, { samples: number; warmup: number }> = {
+  embedded: { warmup: 10, samples: 100 },
+  aws: { warmup: 5, samples: 60 },
+}
+const THROUGHPUT: Record<Runtime, ThroughputSettings> = {
+  embedded: { concurrencies: [1, 8, 32], warmupMs: 1_000, windowMs: 4_000, senders: 8 },
+  aws: { concurrencies: [1, 8, 32], warmupMs: 1_000, windowMs: 4_000, senders: 8 },
+}
+const COLD_IMPORTS = 10
+const AWS_WARM_UP_IN_MS = 10_000
+const MB = 1024 * 1024
+
+const NOTES = [
+  'Floors, all measured in this run on the same machine:',
+  '  1 ingest: a plain node:http server in its own process that reads the body and answers 202, sent the very same signed requests.',
+  `  2 end to end: ${PATH_ROUND_TRIPS} sequential loopback HTTP round trips (webhook → 202, the pending long poll answered, GET of the record, PUT to the sink) to that server.`,
+  `  3 throughput: as many workers as the agent's concurrency, each doing those ${PATH_ROUND_TRIPS} round trips per record.`,
+  '  4 cold start: a handler that only answers 202, bundled and imported the same way.',
+  '  5 footprint: a bare `node` process that only waits.',
+  `  6 cost: one API Gateway request to one Lambda billed 1 ms ($${COST_FLOOR_PER_MILLION.toFixed(2)} per 1M).`,
+  'For rates (webhooks/s, records/s) the p99 column is the slow tail: the 1st percentile of per-interval rates.',
+  'Processes: the server under test, the agent (`hookferry agent`) and the floor server each run in their own process; the load generator, the fake SaaS API, the sink and fauxqs share this one; DynamoDB Local is a JVM.',
+  'Embedded = `hookferry serve` (the CLI, SQLite). AWS = the HTTP front of startServer with the AWS runtime (SqsWorkQueue on fauxqs, DynamoLedger on DynamoDB Local); durations against emulators sharing 2 busy cores, not AWS: read the AWS latencies and Lambda compute as upper bounds.',
+  'Bundles: esbuild with the options SST uses (bundle, ESM, minify, keepNames, target esnext): the AWS SDK is bundled, not taken from the nodejs22.x runtime.',
+  `Cost: ${PRICES.asOf}. API Gateway HTTP $${PRICES.apiGatewayHttpPerMillion}/1M; Lambda $${PRICES.lambdaPerMillionRequests}/1M + $${PRICES.lambdaArm64PerGbSecond}/GB-s (arm64, ${LAMBDA_MEMORY_GB * 1024} MB: SST's default); SQS $${PRICES.sqsPerMillionRequests}/1M; DynamoDB on-demand $${PRICES.dynamoDbPerMillionWriteUnits}/1M WRU, $${PRICES.dynamoDbPerMillionReadUnits}/1M RRU.`,
+  '  Counted per webhook from the AWS throughput runs: HTTP calls through the API (ingest, pull, ack, extend, heartbeat) = API Gateway requests = Lambda invocations; Lambda durations at the HTTP front, each rounded up to 1 ms; SQS and DynamoDB calls counted by a middleware on the adapters\' SDK clients; DynamoDB units computed from each call by DynamoDB\'s rules (1 KB writes, 4 KB consistent reads, transactions 2×, ConditionCheck 2 WRU, GSI writes 1×; DynamoDB Local\'s own ConsumedCapacity is inconsistent for transactions). Not included: CloudWatch logs/metrics, data transfer, the repair cron, free tiers.',
+]
+
+async function runtimeBlocks(runtime: Runtime, shared: { config: CloudConfig; onPrem: OnPrem; floor: IpcChild; dir: string; bareNodeRssMb: number; emulators?: AwsEmulators }): Promise<{ rows: Row[]; failures: string[]; runs: ThroughputRun[] }> {
+  const fresh = async () => startCloud(runtime, shared.config, shared.dir, await shared.emulators?.freshResources())
+  if (runtime === 'aws') {
+    progress('warming up DynamoDB Local (JIT)')
+    const cloud = await fresh()
+    await warmUp(cloud.url, shared.config.verify, AWS_WARM_UP_IN_MS).finally(() => cloud.stop())
+  }
+  progress(`1 ingest (${runtime})`)
+  const ingestCloud = await fresh()
+  const ingest = await benchIngest({ runtime, url: ingestCloud.url, floorUrl: shared.floor.url, verify: shared.config.verify, settings: INGEST[runtime] }).finally(() => ingestCloud.stop())
+  progress(`2 end to end, 5 footprint (${runtime})`)
+  const context = { runtime, newCloud: fresh, config: shared.config, onPrem: shared.onPrem, floorUrl: shared.floor.url, bareNodeRssMb: shared.bareNodeRssMb, dir: shared.dir }
+  const endToEnd = await benchEndToEnd(context, END_TO_END[runtime])
+  const throughput = await benchThroughput(context, THROUGHPUT[runtime], progress)
+  return {
+    rows: [...ingest.rows, ...endToEnd.rows, ...throughput.rows],
+    failures: [...ingest.failures, ...endToEnd.failures, ...throughput.failures],
+    runs: throughput.runs,
+  }
+}
+
+/** The AWS blocks need Java for DynamoDB Local: without it they are reported as not run (a failure), the rest still runs. */
+async function awsBlocks(shared: Omit<Parameters<typeof runtimeBlocks>[1], 'emulators'>): Promise<{ rows: Row[]; failures: string[]; runs: ThroughputRun[] }> {
+  progress('starting DynamoDB Local and fauxqs')
+  let emulators: AwsEmulators
+  try {
+    emulators = await startAwsEmulators()
+  } catch (error) {
+    return { rows: [], failures: [`AWS blocks not run: ${(error as Error).message}`], runs: [] }
+  }
+  try {
+    return await runtimeBlocks('aws', { ...shared, emulators })
+  } finally {
+    await emulators.stop()
+  }
+}
+
+async function main(): Promise<Report> {
+  const dir = mkdtempSync(join(tmpdir(), 'hookferry-bench-'))
+  const [floor, onPrem] = await Promise.all([forkReady('./floor-server.ts'), startOnPrem()])
+  try {
+    const config = writeCloudConfig(dir)
+    const bareNodeRssMb = summarize((await bareNodeRss()).map((bytes) => bytes / MB)).median
+    const shared = { config, onPrem, floor, dir, bareNodeRssMb }
+    const embedded = await runtimeBlocks('embedded', shared)
+    const aws = await awsBlocks(shared)
+    const coldStart = await benchColdStart({ dir, imports: COLD_IMPORTS, progress })
+    progress('6 cost')
+    const rows = [...embedded.rows, ...aws.rows, ...coldStart, ...costRows(aws.runs)].sort((a, b) => a.block.localeCompare(b.block, 'en', { numeric: true }))
+    return { rows, notes: NOTES, failures: [...embedded.failures, ...aws.failures] }
+  } finally {
+    await Promise.all([floor.stop(), onPrem.close()])
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+const json = process.argv.includes('--json')
+const startedAt = performance.now()
+const report = await main()
+const machine = { node: process.version, cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? 'unknown', seconds: Math.round((performance.now() - startedAt) / 1000) }
+if (json) {
+  process.stdout.write(`${JSON.stringify({ machine, prices: PRICES, ...report }, null, 2)}\n`)
+} else {
+  console.log(`hookferry bench — Node ${machine.node}, ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.seconds} s\n`)
+  console.log(renderTable(report.rows))
+  console.log(`\n${report.notes.join('\n')}`)
+  for (const failure of report.failures) console.log(`FAILED: ${failure}`)
+}
+process.exitCode = report.failures.length > 0 ? 1 : 0
