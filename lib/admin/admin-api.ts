@@ -1,4 +1,5 @@
-import { z } from '../config/zod.ts'
+import * as z from 'zod/mini'
+import '../config/zod.ts'
 import { REQUEST_STATES, type AgentStatus, type AttemptRecord, type ErrorSummary, type EventRef, type RecordState, type RequestState } from '../relay/types.ts'
 
 /**

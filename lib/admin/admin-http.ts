@@ -1,5 +1,6 @@
+import type * as z from 'zod/mini'
 import type { APIGatewayProxyEventV2 } from 'aws-lambda'
-import { formatIssues, type z } from '../config/zod.ts'
+import { formatIssues } from '../config/zod.ts'
 import { HookferryError } from '../errors.ts'
 import type { HttpRoute } from '../http/http-handler.ts'
 import { headersOf, jsonBodyOf, jsonResult, queryOf } from '../http/lambda-io.ts'

@@ -1,5 +1,6 @@
 import jsonata from 'jsonata'
-import { z } from '../config/zod.ts'
+import * as z from 'zod/mini'
+import '../config/zod.ts'
 import { MAX_LEASE_IN_SECONDS, MAX_PULL_WAIT_IN_SECONDS } from '../relay/agent-api.ts'
 
 /**

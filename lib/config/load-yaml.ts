@@ -1,8 +1,9 @@
+import type * as z from 'zod/mini'
 import { readFileSync } from 'node:fs'
 import { parseDocument } from 'yaml'
 import { ConfigError } from '../errors.ts'
 import { resolveEnvRefs } from './env-refs.ts'
-import { parseWithSchema, type z } from './zod.ts'
+import { parseWithSchema } from './zod.ts'
 
 /** Reads a YAML config file, resolves `${ENV}` references and validates it against `schema`. */
 export function loadYamlConfig<T extends z.ZodMiniType>(

@@ -1,4 +1,5 @@
-import { z } from './zod.ts'
+import * as z from 'zod/mini'
+import './zod.ts'
 
 /**
  * The server config file (hookferry.yaml). This schema IS the reference documentation of the

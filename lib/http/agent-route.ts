@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda'
-import type { z } from '../config/zod.ts'
+import type * as z from 'zod/mini'
 import { authenticateAgent } from '../relay/agent-auth.ts'
 import type { Runtime } from '../runtime/runtime.ts'
 import { type HttpRoute } from './http-handler.ts'

@@ -1,6 +1,7 @@
+import type * as z from 'zod/mini'
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda'
 import { HookferryError } from '../errors.ts'
-import { parseWithSchema, type z } from '../config/zod.ts'
+import { parseWithSchema } from '../config/zod.ts'
 
 /** The request body as the exact bytes the sender signed (API Gateway base64-encodes binary bodies). */
 export function rawBodyOf(event: APIGatewayProxyEventV2): Buffer {

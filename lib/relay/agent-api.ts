@@ -1,4 +1,5 @@
-import { z } from '../config/zod.ts'
+import * as z from 'zod/mini'
+import '../config/zod.ts'
 
 /**
  * Agent API v1: the wire contract between the cloud and the on-prem agent. The server validates
