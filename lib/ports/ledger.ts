@@ -55,6 +55,12 @@ export interface Ledger {
     requestIds: readonly string[],
     decide: (snapshot: RecordSnapshot) => RecordMutation<T>,
   ): Promise<T>
+  /**
+   * Records that the queue confirmed the request's message: sets `sentAt` only if the request is
+   * still queued and not yet marked (one conditional write, not a transaction: it touches nothing
+   * else and decides nothing). Returns whether it was set.
+   */
+  markSent(requestId: string, sentAt: string): Promise<boolean>
   getRequest(id: string): Promise<RelayRequest | undefined>
   getRecord(recordKey: string): Promise<RecordState | undefined>
   listRequests(query: RequestQuery): Promise<RequestPage>

@@ -7,7 +7,7 @@ import { awaitReply } from './await-reply.ts'
 import { compiledSource } from './compiled-sources.ts'
 import type { RelayDeps } from './deps.ts'
 import { encodeWorkMessage } from './queue-message.ts'
-import { decideEvent, decideMarkSent, type EventResult } from './record-machine.ts'
+import { decideEvent, type EventResult } from './record-machine.ts'
 import { recordKeyOf } from './types.ts'
 
 export interface WebhookInput {
@@ -121,7 +121,7 @@ async function enqueueWork(deps: RelayDeps, items: WorkItem[]): Promise<void> {
 async function markWorkSent(deps: RelayDeps, items: WorkItem[]): Promise<void> {
   await Promise.all(
     items.map((item) =>
-      deps.ledger.mutateRecord(item.recordKey, [item.requestId], (snapshot) => decideMarkSent(snapshot, item.requestId, deps.now())).catch((error: unknown) => {
+      deps.ledger.markSent(item.requestId, deps.now().toISOString()).catch((error: unknown) => {
         // Not fatal: the repair sweep re-sends unmarked requests and duplicate messages are harmless.
         deps.log.warn('could not mark request as sent', { requestId: item.requestId, error: String(error) })
       }),

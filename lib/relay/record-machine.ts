@@ -102,13 +102,6 @@ export function decideEvent(snapshot: RecordSnapshot, input: EventInput): Record
   }
 }
 
-/** Marks a queued request's message as confirmed sent (the repair sweep re-sends those without). */
-export function decideMarkSent(snapshot: RecordSnapshot, requestId: string, now: Date): RecordMutation<boolean> {
-  const request = snapshot.requests.get(requestId)
-  if (!request || request.sentAt || request.state !== 'queued') return { result: false }
-  return { requests: [{ ...request, sentAt: iso(now) }], result: true }
-}
-
 export interface ClaimInput {
   requestId: string
   leaseId: string

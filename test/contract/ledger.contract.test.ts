@@ -108,6 +108,39 @@ describe.concurrent.each(ledgerFamilies)('ledger contract: $name', (family) => {
     })
   })
 
+  describe('markSent', () => {
+    it('marks a queued request once, keeping the rest and bumping rev', async ({ ledger }) => {
+      await ledger.mutateRecord(makeRecord().recordKey, [], () => ({ record: makeRecord(), requests: [makeRequest({ id: 'r1' })], result: null }))
+      expect(await ledger.markSent('r1', at(1))).toBe(true)
+      expect(await ledger.getRequest('r1')).toMatchObject({ state: 'queued', sentAt: at(1), rev: 2, eventCount: 1 })
+      expect(await ledger.markSent('r1', at(2))).toBe(false)
+      expect((await ledger.getRequest('r1'))?.sentAt).toBe(at(1))
+    })
+
+    it('leaves a request that is no longer queued, and an unknown one, alone', async ({ ledger }) => {
+      await ledger.mutateRecord(makeRecord().recordKey, [], () => ({ record: makeRecord(), requests: [makeRequest({ id: 'r1', state: 'done' })], result: null }))
+      expect(await ledger.markSent('r1', at(1))).toBe(false)
+      expect((await ledger.getRequest('r1'))?.sentAt).toBeUndefined()
+      expect(await ledger.markSent('nope', at(1))).toBe(false)
+    })
+
+    it('is never lost to a concurrent mutateRecord of the same request, nor loses its update', async ({ ledger }) => {
+      const key = makeRecord().recordKey
+      await ledger.mutateRecord(key, [], () => ({ record: makeRecord(), requests: [makeRequest({ id: 'r1' })], result: null }))
+      const [marked] = await Promise.all([
+        ledger.markSent('r1', at(1)),
+        ...Array.from({ length: 5 }, () =>
+          ledger.mutateRecord(key, ['r1'], (snapshot) => {
+            const request = snapshot.requests.get('r1')!
+            return { requests: [{ ...request, eventCount: request.eventCount + 1 }], result: null }
+          }),
+        ),
+      ])
+      expect(marked).toBe(true)
+      expect(await ledger.getRequest('r1')).toMatchObject({ sentAt: at(1), eventCount: 6, rev: 7 })
+    })
+  })
+
   it('answers undefined for an unknown request or record', async ({ ledger }) => {
     expect(await ledger.getRequest('nope')).toBeUndefined()
     expect(await ledger.getRecord('shop##nope')).toBeUndefined()

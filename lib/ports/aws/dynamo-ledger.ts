@@ -1,10 +1,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb'
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import { ConflictError } from '../../errors.ts'
 import type { AgentStatus, RecordState, RelayRequest } from '../../relay/types.ts'
 import type { Ledger, RecordMutation, RecordSnapshot, RequestPage, RequestQuery } from '../ledger.ts'
 import { expiresAtAfter, isExpired, normalizeRequestQuery } from '../ledger-query.ts'
-import { translateAwsError } from './aws-errors.ts'
+import { awsErrorName, translateAwsError } from './aws-errors.ts'
 import {
   AGENTS_PARTITION,
   agentItem,
@@ -89,6 +89,25 @@ export class DynamoLedger implements Ledger {
     const record = this.#live<RecordState>(recordStored, now)
     if (record?.requestId !== undefined && !ids.has(record.requestId)) await readRequest(record.requestId)
     return { snapshot: { record, requests }, revisions }
+  }
+
+  async markSent(requestId: string, sentAt: string): Promise<boolean> {
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: requestItemKey(requestId),
+          UpdateExpression: 'SET sentAt = :sentAt, rev = rev + :one',
+          ConditionExpression: '#state = :queued AND attribute_not_exists(sentAt)',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':sentAt': sentAt, ':queued': 'queued', ':one': 1 },
+        }),
+      )
+      return true
+    } catch (error) {
+      if (awsErrorName(error) === 'ConditionalCheckFailedException') return false
+      throw translateAwsError(error, 'ledger write')
+    }
   }
 
   async getRequest(id: string): Promise<RelayRequest | undefined> {

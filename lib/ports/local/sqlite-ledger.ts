@@ -89,6 +89,19 @@ export class SqliteLedger implements Ledger {
     )
   }
 
+  async markSent(requestId: string, sentAt: string): Promise<boolean> {
+    return withSqlite('ledger write', () =>
+      immediateTransaction(this.#db, () => {
+        const row = this.#sql.getRequest.get(requestId) as StoredRow | undefined
+        const request = this.#live<RelayRequest>(row, this.#now())
+        if (!row || !request || request.state !== 'queued' || request.sentAt) return false
+        const stored = { ...request, sentAt, rev: row.rev + 1 }
+        this.#sql.putRequest.run(stored.id, stored.state, stored.updatedAt, stored.source, stored.recordId, JSON.stringify(stored), stored.rev, stored.expiresAt ?? null)
+        return true
+      }),
+    )
+  }
+
   async getRequest(id: string): Promise<RelayRequest | undefined> {
     return withSqlite('ledger read', () => this.#live(this.#sql.getRequest.get(id) as StoredRow | undefined, this.#now()))
   }
