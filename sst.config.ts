@@ -66,9 +66,10 @@ export default $config({
     })
 
     /** Every function reads the same config file and reaches the same resources. */
-    const fn = (handler: string, timeoutSeconds: number): sst.aws.FunctionArgs => ({
+    const fn = (handler: string, timeoutSeconds: number, memoryMB = 1024): sst.aws.FunctionArgs => ({
       handler,
       timeout: `${timeoutSeconds} seconds`,
+      memory: `${memoryMB} MB`,
       link: [queue, deadLetters, ledger, ...secrets],
       copyFiles: [{ from: configPath, to: 'hookferry.yaml' }],
       environment: {
@@ -80,11 +81,11 @@ export default $config({
     const api = new sst.aws.ApiGatewayV2('Api')
     // One Lambda per handler module: several routes (the admin API) may share one, which keeps it warm.
     const functions = new Map<string, sst.aws.Function>()
-    for (const { route, fn: module, timeoutSeconds } of ROUTES) {
+    for (const { route, fn: module, timeoutSeconds, memoryMB } of ROUTES) {
       let handler = functions.get(module)
       if (!handler) {
         const name = module.replace(/(^|-)(\w)/g, (_match, _dash, letter: string) => letter.toUpperCase())
-        handler = new sst.aws.Function(`Fn${name}`, fn(`functions/${module}.handler`, timeoutSeconds))
+        handler = new sst.aws.Function(`Fn${name}`, fn(`functions/${module}.handler`, timeoutSeconds, memoryMB))
         functions.set(module, handler)
       }
       api.route(route, handler.arn)

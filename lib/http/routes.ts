@@ -10,11 +10,13 @@ export interface RouteSpec {
   fn: string
   /** Longest time the function may run (API Gateway caps HTTP APIs at 30 s). */
   timeoutSeconds: number
+  /** Lambda memory; default 1024. The long poll mostly waits, and Lambda bills GB-s while it does. */
+  memoryMB?: number
 }
 
 export const ROUTES: readonly RouteSpec[] = [
   { route: 'POST /hooks/{source}', fn: 'ingest', timeoutSeconds: 29 },
-  { route: 'POST /agent/v1/pull', fn: 'agent-pull', timeoutSeconds: 29 },
+  { route: 'POST /agent/v1/pull', fn: 'agent-pull', timeoutSeconds: 29, memoryMB: 256 },
   { route: 'POST /agent/v1/ack', fn: 'agent-ack', timeoutSeconds: 15 },
   { route: 'POST /agent/v1/extend', fn: 'agent-extend', timeoutSeconds: 15 },
   { route: 'POST /agent/v1/heartbeat', fn: 'agent-heartbeat', timeoutSeconds: 10 },

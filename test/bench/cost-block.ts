@@ -1,6 +1,7 @@
 import { row, valueRow, type Row } from './report.ts'
 import type { ThroughputRun } from './throughput-block.ts'
 import { summarize } from './stats.ts'
+import { ROUTES } from '../../lib/http/routes.ts'
 
 /**
  * AWS list prices used by the cost model: us-east-1, on-demand, first pricing tier, no free tier,
@@ -21,8 +22,9 @@ export const PRICES = {
   dynamoDbPerMillionReadUnits: 0.125,
 } as const
 
-/** SST's default function memory (sst.config.ts sets none): Lambda bills GB-s at this size. */
-export const LAMBDA_MEMORY_GB = 1
+/** Lambda bills GB-s at each function's memory, as sst.config.ts sets it from lib/http/routes.ts. */
+const DEFAULT_MEMORY_IN_MB = 1024
+export const memoryGbOf = (fn: string): number => (ROUTES.find((route) => route.fn === fn)?.memoryMB ?? DEFAULT_MEMORY_IN_MB) / 1024
 /** Agent defaults (lib/agent/config.ts, lib/agent/agent.ts) that set an idle agent's request rate. */
 const IDLE_POLL_WAIT_IN_SECONDS = 20
 const HEARTBEAT_INTERVAL_IN_SECONDS = 15
@@ -41,11 +43,11 @@ function perWebhook(run: ThroughputRun): PerWebhook {
   const stats = run.stats!
   const functions = Object.entries(stats.functions).filter(([fn]) => fn !== 'other')
   const invocations = functions.reduce((sum, [, usage]) => sum + usage.invocations, 0)
-  const billedMs = functions.reduce((sum, [, usage]) => sum + usage.billedMs, 0)
+  const gbSeconds = functions.reduce((sum, [fn, usage]) => sum + (usage.billedMs / 1000) * memoryGbOf(fn), 0)
   const sqsRequests = Object.values(stats.calls.sqs).reduce((sum, count) => sum + count, 0)
   return {
     apiRequests: invocations / run.webhooks,
-    gbSeconds: ((billedMs / 1000) * LAMBDA_MEMORY_GB) / run.webhooks,
+    gbSeconds: gbSeconds / run.webhooks,
     sqsRequests: sqsRequests / run.webhooks,
     writeUnits: stats.calls.writeUnits / run.webhooks,
     readUnits: stats.calls.readUnits / run.webhooks,
@@ -67,7 +69,7 @@ function costs(use: PerWebhook): Record<'apiGateway' | 'lambdaRequests' | 'lambd
 const total = (items: Record<string, number>): number => Object.values(items).reduce((sum, value) => sum + value, 0)
 
 /** The least a webhook can cost on this stack: one API Gateway request to one Lambda that answers in 1 ms. */
-export const COST_FLOOR_PER_MILLION = PRICES.apiGatewayHttpPerMillion + PRICES.lambdaPerMillionRequests + 0.001 * LAMBDA_MEMORY_GB * MILLION * PRICES.lambdaArm64PerGbSecond
+export const COST_FLOOR_PER_MILLION = PRICES.apiGatewayHttpPerMillion + PRICES.lambdaPerMillionRequests + 0.001 * memoryGbOf('ingest') * MILLION * PRICES.lambdaArm64PerGbSecond
 
 /**
  * Block 6: AWS cost per million webhooks from what the AWS-adapter runs of block 3 counted
@@ -88,7 +90,7 @@ export function costRows(runs: readonly ThroughputRun[]): Row[] {
   rows.push(
     valueRow({ block, runtime: 'aws', figure: `API Gateway, ${use.apiRequests.toFixed(2)} req/webhook (${at})`, unit: '$' }, items.apiGateway),
     valueRow({ block, runtime: 'aws', figure: `Lambda requests, ${use.apiRequests.toFixed(2)}/webhook`, unit: '$' }, items.lambdaRequests),
-    valueRow({ block, runtime: 'aws', figure: `Lambda compute, ${(use.gbSeconds * 1000).toFixed(1)} GB-ms/webhook at ${LAMBDA_MEMORY_GB * 1024} MB arm64`, unit: '$' }, items.lambdaCompute),
+    valueRow({ block, runtime: 'aws', figure: `Lambda compute, ${(use.gbSeconds * 1000).toFixed(1)} GB-ms/webhook (memory per function from lib/http/routes.ts, arm64)`, unit: '$' }, items.lambdaCompute),
     valueRow({ block, runtime: 'aws', figure: `SQS, ${use.sqsRequests.toFixed(2)} req/webhook (${sqs})`, unit: '$' }, items.sqs),
     valueRow({ block, runtime: 'aws', figure: `DynamoDB, ${use.writeUnits.toFixed(1)} WRU/webhook`, unit: '$' }, items.dynamoDbWrites),
     valueRow({ block, runtime: 'aws', figure: `DynamoDB, ${use.readUnits.toFixed(1)} RRU/webhook`, unit: '$' }, items.dynamoDbReads),
@@ -97,7 +99,7 @@ export function costRows(runs: readonly ThroughputRun[]): Row[] {
     const usage = busiest.stats!.functions[fn]
     if (usage) rows.push(row({ block, runtime: 'aws', figure: `${fn} duration (${usage.invocations} invocations, ${at})`, unit: 'ms' }, summarize(usage.durationsMs)))
   }
-  rows.push(valueRow({ block, runtime: 'aws', figure: `idle agent per month (a ${IDLE_POLL_WAIT_IN_SECONDS} s long poll billed in full)`, unit: '$' }, idleAgentPerMonth()))
+  rows.push(valueRow({ block, runtime: 'aws', figure: `idle agent per month (a ${IDLE_POLL_WAIT_IN_SECONDS} s long poll billed in full at ${memoryGbOf('agent-pull') * 1024} MB)`, unit: '$' }, idleAgentPerMonth()))
   return rows
 }
 
@@ -109,7 +111,7 @@ export function idleAgentPerMonth(): number {
   const pulls = SECONDS_PER_MONTH / IDLE_POLL_WAIT_IN_SECONDS
   const heartbeats = SECONDS_PER_MONTH / HEARTBEAT_INTERVAL_IN_SECONDS
   const requests = pulls + heartbeats
-  const gbSeconds = (pulls * IDLE_POLL_WAIT_IN_SECONDS + heartbeats * 0.001) * LAMBDA_MEMORY_GB
+  const gbSeconds = pulls * IDLE_POLL_WAIT_IN_SECONDS * memoryGbOf('agent-pull') + heartbeats * 0.001 * memoryGbOf('agent-heartbeat')
   return (
     (requests / MILLION) * (PRICES.apiGatewayHttpPerMillion + PRICES.lambdaPerMillionRequests) +
     gbSeconds * PRICES.lambdaArm64PerGbSecond +

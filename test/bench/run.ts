@@ -10,7 +10,7 @@ import { availableParallelism, cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startAwsEmulators, type AwsEmulators } from './aws-emulators.ts'
 import { benchColdStart } from './cold-start-block.ts'
-import { COST_FLOOR_PER_MILLION, costRows, LAMBDA_MEMORY_GB, PRICES } from './cost-block.ts'
+import { COST_FLOOR_PER_MILLION, costRows, memoryGbOf, PRICES } from './cost-block.ts'
 import { benchEndToEnd, PATH_ROUND_TRIPS } from './end-to-end-block.ts'
 import { benchIngest, warmUp, type IngestSettings } from './ingest-block.ts'
 import { bareNodeRss, forkReady, type IpcChild } from './processes.ts'
@@ -47,7 +47,7 @@ const NOTES = [
   'Processes: the server under test, the agent (`hookferry agent`) and the floor server each run in their own process; the load generator, the fake SaaS API, the sink and fauxqs share this one; DynamoDB Local is a JVM.',
   'Embedded = `hookferry serve` (the CLI, SQLite). AWS = the HTTP front of startServer with the AWS runtime (SqsWorkQueue on fauxqs, DynamoLedger on DynamoDB Local); durations against emulators sharing 2 busy cores, not AWS: read the AWS latencies and Lambda compute as upper bounds.',
   'Bundles: esbuild with the options SST uses (bundle, ESM, minify, keepNames, target esnext): the AWS SDK is bundled, not taken from the nodejs22.x runtime.',
-  `Cost: ${PRICES.asOf}. API Gateway HTTP $${PRICES.apiGatewayHttpPerMillion}/1M; Lambda $${PRICES.lambdaPerMillionRequests}/1M + $${PRICES.lambdaArm64PerGbSecond}/GB-s (arm64, ${LAMBDA_MEMORY_GB * 1024} MB: SST's default); SQS $${PRICES.sqsPerMillionRequests}/1M; DynamoDB on-demand $${PRICES.dynamoDbPerMillionWriteUnits}/1M WRU, $${PRICES.dynamoDbPerMillionReadUnits}/1M RRU.`,
+  `Cost: ${PRICES.asOf}. API Gateway HTTP $${PRICES.apiGatewayHttpPerMillion}/1M; Lambda $${PRICES.lambdaPerMillionRequests}/1M + $${PRICES.lambdaArm64PerGbSecond}/GB-s (arm64; agent-pull at ${memoryGbOf('agent-pull') * 1024} MB, the rest at ${memoryGbOf('ingest') * 1024} MB, as sst.config.ts sets them); SQS $${PRICES.sqsPerMillionRequests}/1M; DynamoDB on-demand $${PRICES.dynamoDbPerMillionWriteUnits}/1M WRU, $${PRICES.dynamoDbPerMillionReadUnits}/1M RRU.`,
   '  Counted per webhook from the AWS throughput runs: HTTP calls through the API (ingest, pull, ack, extend, heartbeat) = API Gateway requests = Lambda invocations; Lambda durations at the HTTP front, each rounded up to 1 ms; SQS and DynamoDB calls counted by a middleware on the adapters\' SDK clients; DynamoDB units computed from each call by DynamoDB\'s rules (1 KB writes, 4 KB consistent reads, transactions 2×, ConditionCheck 2 WRU, GSI writes 1×; DynamoDB Local\'s own ConsumedCapacity is inconsistent for transactions). Not included: CloudWatch logs/metrics, data transfer, the repair cron, free tiers.',
 ]
 
