@@ -4,7 +4,16 @@ import { stderrLog } from '../relay/deps.ts'
 import { getRuntime, type Runtime } from '../runtime/runtime.ts'
 import { errorResponse } from './error-response.ts'
 
-export type HttpRoute = (runtime: Runtime, event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>
+export type HttpRoute = (runtime: Runtime, event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>
+
+/** The embedded server's Lambda context also says when the caller hung up (Lambda has no such thing). */
+export type LocalContext = Context & { abortSignal?: AbortSignal }
+
+/** The runtime, with a signal that also fires when this request's caller went away (embedded server). */
+export function withRequestSignal(runtime: Runtime, context: LocalContext): Runtime {
+  if (!context.abortSignal) return runtime
+  return { ...runtime, signal: runtime.signal ? AbortSignal.any([runtime.signal, context.abortSignal]) : context.abortSignal }
+}
 
 /**
  * The middy chain every HTTP function shares: the runtime (AWS or embedded), one error mapping,
@@ -26,5 +35,5 @@ export function httpHandler(route: HttpRoute) {
         request.response = errorResponse(request.error, runtime?.log ?? stderrLog)
       },
     })
-    .handler(async (event) => route(runtime!, event))
+    .handler(async (event, context) => route(runtime!, event, context))
 }

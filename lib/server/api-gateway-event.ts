@@ -72,9 +72,10 @@ export function toApiGatewayEvent(request: IncomingMessage, body: Buffer, route:
 }
 
 /** A minimal Lambda context for locally invoked handlers. */
-export function localContext(functionName: string, timeoutSeconds: number): Context {
+export function localContext(functionName: string, timeoutSeconds: number, abortSignal?: AbortSignal): Context & { abortSignal?: AbortSignal } {
   const deadline = Date.now() + timeoutSeconds * 1000
   return {
+    ...(abortSignal ? { abortSignal } : {}),
     callbackWaitsForEmptyEventLoop: false,
     functionName,
     functionVersion: '$LATEST',

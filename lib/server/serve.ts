@@ -106,7 +106,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         throw error
       }
       const event = toApiGatewayEvent(request, body, hit.entry.route, hit.params!)
-      writeResult(response, await hit.entry.handler(event, localContext(hit.entry.fn, hit.entry.timeoutSeconds)))
+      const callerGone = new AbortController()
+      response.once('close', () => {
+        if (!response.writableFinished) callerGone.abort()
+      })
+      writeResult(response, await hit.entry.handler(event, localContext(hit.entry.fn, hit.entry.timeoutSeconds, callerGone.signal)))
     })().catch((error: unknown) => {
       options.log.error('local server failed a request', { error: String(error) })
       if (!response.headersSent) writeResult(response, jsonError(500, 'internal', 'internal error'))

@@ -177,6 +177,32 @@ describe('agent API over HTTP', () => {
     expectError(await agent('ack', { acks: [] }), 400, 'request.invalid')
   })
 
+  it('ends a long poll whose agent hung up, so it leases nothing to nobody', async () => {
+    const hangUp = new AbortController()
+    const abandoned = fetch(`${server.url}/agent/v1/pull`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${AGENT_TOKEN}` },
+      body: JSON.stringify({ waitSeconds: 20, max: 10 }),
+      signal: hangUp.signal,
+    }).catch(() => undefined)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    hangUp.abort()
+    await abandoned
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const accepted = await signed('github', issue(4242), { 'x-github-event': 'issues', 'x-github-delivery': 'd-hangup' })
+    const [requestId] = (accepted.json() as { requests: string[] }).requests
+    const seen: string[] = []
+    for (let round = 0; round < 5 && !seen.includes(requestId!); round++) {
+      const pulled = (await agent('pull', { waitSeconds: 1, max: 10 })).json() as { leases: { lease: string; requestId: string }[] }
+      for (const grant of pulled.leases) {
+        seen.push(grant.requestId)
+        await agent('ack', { acks: [{ lease: grant.lease, outcome: 'done' }] })
+      }
+    }
+    // Had the abandoned poll leased it, it would stay hidden for the whole lease (60 s).
+    expect(seen).toContain(requestId)
+  })
+
   it('pulls, extends and acks over HTTP; heartbeats are recorded', async () => {
     const accepted = await signed('github', issue(99), { 'x-github-event': 'issues', 'x-github-delivery': 'd-agent' })
     const [requestId] = (accepted.json() as { requests: string[] }).requests
