@@ -1,5 +1,5 @@
 import type { RelayDeps } from '../relay/deps.ts'
-import { decideDiscard } from '../relay/record-machine.ts'
+import { decideDiscard } from '../relay/replay-decisions.ts'
 import type { DiscardResponse, ListRequestsQuery, RequestDetailResponse, RequestPageResponse } from './admin-api.ts'
 import { requestNotDead, requestNotFound } from './admin-errors.ts'
 import { ADMIN_ACTOR } from './replay.ts'

@@ -1,7 +1,7 @@
 import type { RelayDeps } from '../relay/deps.ts'
 import { sendWorkMessages } from '../relay/ingest.ts'
 import type { WorkMessage } from '../relay/queue-message.ts'
-import { decideReplay, type ReplayResult } from '../relay/record-machine.ts'
+import { decideReplay, type ReplayResult } from '../relay/replay-decisions.ts'
 import type { RelayRequest } from '../relay/types.ts'
 import type { BulkReplayCounts, BulkReplayResponse, ReplayDeadLettersBody, ReplayResponse } from './admin-api.ts'
 import { requestNotDead, requestNotFound } from './admin-errors.ts'

@@ -2,8 +2,6 @@ import { describe, expect, it } from 'vitest'
 import type { RecordMutation, RecordSnapshot } from '../../../lib/ports/ledger.ts'
 import {
   decideClaim,
-  decideDiscard,
-  decideReplay,
   decideEvent,
   decideExtend,
   decideFinish,
@@ -11,6 +9,7 @@ import {
   decideRetry,
   type NewRequestSpec,
 } from '../../../lib/relay/record-machine.ts'
+import { decideDiscard, decideReplay } from '../../../lib/relay/replay-decisions.ts'
 import type { RecordState, RelayRequest } from '../../../lib/relay/types.ts'
 
 /** A tiny in-memory store that applies mutations, to walk the state machine through sequences. */
