@@ -1,24 +1,10 @@
-import { pino, type DestinationStream, type Logger } from 'pino'
-
-/** Wherever these keys appear in a log line (top level or one object down), the value is replaced. */
-const REDACTED_KEYS = ['token', 'accessToken', 'access_token', 'authorization', 'password', 'secret', 'clientSecret', 'client_secret', 'apiKey', 'cookie']
-const REDACT_PATHS = [
-  ...REDACTED_KEYS,
-  ...REDACTED_KEYS.map((key) => `*.${key}`),
-  ...['authorization', 'cookie', 'x-api-key'].flatMap((header) => [`headers["${header}"]`, `*.headers["${header}"]`]),
-]
+import type { DestinationStream, Logger } from 'pino'
+import { createLogger } from '../logging/create-logger.ts'
 
 /**
- * The agent's pino logger (JSON lines). Tokens, Authorization headers, passwords and client
- * secrets are redacted by key; beyond that, the agent never logs config blocks or request headers.
+ * The agent's pino logger (see lib/logging/create-logger.ts for what is redacted); beyond that,
+ * the agent never logs config blocks or request headers.
  */
 export function createAgentLogger(options: { level?: string; destination?: DestinationStream } = {}): Logger {
-  return pino(
-    {
-      name: 'hookferry-agent',
-      level: options.level ?? 'info',
-      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-    },
-    options.destination ?? pino.destination(1),
-  )
+  return createLogger({ name: 'hookferry-agent', ...options })
 }

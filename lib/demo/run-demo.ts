@@ -8,7 +8,8 @@ import { loadYamlConfig } from '../config/load-yaml.ts'
 import { serverConfigSchema, type VerifyConfig } from '../config/server-config.ts'
 import { HookferryError } from '../errors.ts'
 import { sha256Hex } from '../relay/agent-auth.ts'
-import { createPino, pinoLog } from '../server/log.ts'
+import { createLogger } from '../logging/create-logger.ts'
+import { pinoLog } from '../server/log.ts'
 import { startServer, type RunningServer } from '../server/serve.ts'
 import { signWebhook } from '../sources/sign.ts'
 import { startDemoSaas, type DemoCustomer, type DemoSaas } from './demo-saas.ts'
@@ -73,7 +74,7 @@ agents:
   const config = loadYamlConfig(serverConfigSchema, serverConfigFile)
   const verify = config.sources[DEMO_SOURCE]!.verify as VerifyConfig
 
-  const serverLog = pinoLog(createPino({ name: 'hookferry-serve', destination: createWriteStream(join(dataDir, 'serve.log'), { flags: 'a' }) }))
+  const serverLog = pinoLog(createLogger({ name: 'hookferry-serve', destination: createWriteStream(join(dataDir, 'serve.log'), { flags: 'a' }) }))
   let server: RunningServer
   try {
     server = await startServer({ config, dataDir, port: options.port, log: serverLog })

@@ -2,7 +2,8 @@ import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import { loadYamlConfig } from '../../config/load-yaml.ts'
 import { serverConfigSchema } from '../../config/server-config.ts'
-import { createPino, pinoLog } from '../../server/log.ts'
+import { createLogger } from '../../logging/create-logger.ts'
+import { pinoLog } from '../../server/log.ts'
 import { startServer } from '../../server/serve.ts'
 import { onShutdown } from '../shutdown.ts'
 
@@ -17,7 +18,7 @@ export function registerServeCommand(program: Command): void {
     .option('--log-level <level>', 'debug | info | warn | error', 'info')
     .action(async (options: { config: string; dataDir: string; host: string; port: string; logLevel: string }) => {
       const config = loadYamlConfig(serverConfigSchema, options.config)
-      const log = pinoLog(createPino({ name: 'hookferry-serve', level: options.logLevel }))
+      const log = pinoLog(createLogger({ name: 'hookferry-serve', level: options.logLevel, destination: process.stdout }))
       const server = await startServer({ config, dataDir: resolve(options.dataDir), host: options.host, port: Number(options.port), log })
       log.info('hookferry serve is listening', {
         webhookUrl: `${server.url}/hooks/{source}`,
