@@ -4,8 +4,10 @@ import { extname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda'
 import type { ServerConfig } from '../config/server-config.ts'
+import { HookferryError } from '../errors.ts'
+import { errorResponse } from '../http/error-response.ts'
 import { ROUTES } from '../http/routes.ts'
-import type { Log } from '../relay/deps.ts'
+import { silentLog, type Log } from '../relay/deps.ts'
 import { installRuntime } from '../runtime/runtime.ts'
 import { compileRoute, localContext, toApiGatewayEvent, writeResult, type CompiledRoute } from './api-gateway-event.ts'
 import { createLocalRuntime, type LocalRuntime } from './local-runtime.ts'
@@ -63,11 +65,8 @@ function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
   })
 }
 
-const jsonError = (status: number, code: string, message: string) => ({
-  statusCode: status,
-  headers: { 'content-type': 'application/json' },
-  body: JSON.stringify({ error: { code, message } }),
-})
+/** Errors of the server itself (no route, body too large) go through the one error mapping too. */
+const jsonError = (statusCode: number, code: string, message: string) => errorResponse(new HookferryError(code, message, { statusCode }), silentLog)
 
 /**
  * `hookferry serve`: the embedded default. One HTTP server turns requests into API Gateway v2
@@ -113,7 +112,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       writeResult(response, await hit.entry.handler(event, localContext(hit.entry.fn, hit.entry.timeoutSeconds, callerGone.signal)))
     })().catch((error: unknown) => {
       options.log.error('local server failed a request', { error: String(error) })
-      if (!response.headersSent) writeResult(response, jsonError(500, 'internal', 'internal error'))
+      if (!response.headersSent) writeResult(response, errorResponse(error, silentLog))
       else response.destroy()
     })
   })
