@@ -8,7 +8,7 @@ import { bearerTokenOf, matchTokenSha256 } from '../relay/agent-auth.ts'
  */
 export function authenticateAdmin(config: Pick<ServerConfig, 'adminTokenSha256'>, authorization: string | undefined): void {
   if (config.adminTokenSha256 === undefined) {
-    throw new HookferryError('admin.disabled', 'the admin API is disabled: set adminTokenSha256 in the server config ("hookferry token" prints one)', { statusCode: 403 })
+    throw new HookferryError('admin.disabled', 'the admin API is disabled: set adminTokenSha256 in the server config ("hookferry token --admin" prints one)', { statusCode: 403 })
   }
   const token = bearerTokenOf(authorization)
   if (!token) throw new HookferryError('auth.missing_token', 'send the admin token as "Authorization: Bearer <token>"', { statusCode: 401 })

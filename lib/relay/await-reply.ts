@@ -1,17 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { RelayDeps } from './deps.ts'
 import type { EventResult } from './record-machine.ts'
 import type { SyncReply } from './types.ts'
 
 const POLL_INTERVAL_IN_MS = 50
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms)
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer)
-      resolve()
-    }, { once: true })
-  })
 
 /**
  * Request/reply mode: waits (bounded) for the agent's reply to the request this event went into.
@@ -40,7 +32,7 @@ export async function awaitReply(
         return { status: 502, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: { code: 'sync.failed', message: request.lastError?.message ?? 'the agent could not process the request' } }) }
       }
     }
-    await sleep(Math.min(POLL_INTERVAL_IN_MS, Math.max(deadline - Date.now(), 0)), deps.signal)
+    await sleep(Math.min(POLL_INTERVAL_IN_MS, Math.max(deadline - Date.now(), 0)), undefined, { signal: deps.signal }).catch(() => undefined)
   }
   return undefined
 }
