@@ -137,8 +137,9 @@ export const writeBackSchema = z.strictObject({
   auth: z.optional(authSchema),
   timeoutMs,
   /**
-   * JSONata over `{record, delivered, request, response}` giving the JSON body: `record` as fetched,
-   * `delivered` after the transform, `response` the sink's answer `{status, headers, body}`.
+   * JSONata over `{record, delivered, request, response, localKey}` giving the JSON body: `record` as
+   * fetched, `delivered` after the transform, `response` the sink's answer `{status, headers, body}`,
+   * `localKey` the row's local primary key from a database sink with `localKey` set.
    * Nothing (undefined) skips the write-back. Failures are retried (redelivery is harmless).
    */
   body: jsonataExpression,

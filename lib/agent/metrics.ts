@@ -34,6 +34,7 @@ const COUNTERS = {
   failed: 'Requests acked as failed (dead-lettered by the cloud).',
   retried: 'Requests acked for a retry.',
   skipped_unchanged: 'Requests not delivered because the content equals the last delivery (loop prevention).',
+  skipped_stale: 'Requests the sink did not apply because it already held an equal or newer version.',
   skipped_filtered: 'Requests not delivered because the transform gave nothing.',
 } as const
 export type CounterName = keyof typeof COUNTERS

@@ -86,7 +86,9 @@ async function runPipeline(lease: LeaseGrant, source: SourceRuntime, deps: Proce
   const keyed = { ...identity, ...(versionText === undefined ? {} : { version: versionText }) }
   const result = await source.sink.deliver({ ...keyed, op: 'upsert', idempotencyKey: idempotencyKey(keyed), record: delivered }, signal)
   const deliveredAt = deps.now()
-  if (source.writeBack) await source.writeBack({ record: fetched.record, delivered, request, response: result.response }, signal)
+  // The destination holds an equal or newer version (invariant 9): nothing changed, nothing to write back.
+  if (result.stale) return { outcome: { outcome: 'done', note: 'stale' }, deliveredAt }
+  if (source.writeBack) await source.writeBack({ record: fetched.record, delivered, request, response: result.response, localKey: result.localKey }, signal)
   // Remembered only once delivery and write-back both succeeded: if the write-back fails, the
   // retry delivers again (same idempotency key, so harmless) and then writes back.
   if (hash !== undefined) deps.loopGuard.remember(lease.source, recordKey, hash)

@@ -26,6 +26,7 @@ export function reportOutcome(deps: { log: Logger; metrics: AgentMetrics }, leas
   switch (outcome.outcome) {
     case 'done': {
       if (outcome.note === 'unchanged') metrics.count('skipped_unchanged', lease.source)
+      else if (outcome.note === 'stale') metrics.count('skipped_stale', lease.source)
       else if (outcome.note === 'filtered') metrics.count('skipped_filtered', lease.source)
       else metrics.count('delivered', lease.source)
       // From the oldest event folded into this request: how long the change took to arrive.

@@ -5,7 +5,7 @@ import { createConnector } from './connectors/index.ts'
 import { compileExpression, type Expression } from './expression.ts'
 import type { HttpClient } from './http-client.ts'
 import { createSink } from './sinks/index.ts'
-import type { Sink } from './sinks/sink.ts'
+import { groupCommit, type GroupedSink } from './sinks/group-commit.ts'
 import { createTransform, type Transform } from './transform.ts'
 import { createWriteBack, type WriteBack } from './write-back.ts'
 
@@ -16,7 +16,8 @@ export interface SourceRuntime {
   /** Gives the record's version (part of the idempotency key). */
   version?: Expression
   transform?: Transform
-  sink: Sink
+  /** Takes single real-time deliveries (grouped into batches) and sync chunks. */
+  sink: GroupedSink
   writeBack?: WriteBack
   loopPrevention: { enabled: boolean; ignoreFields: string[] }
 }
@@ -42,7 +43,7 @@ async function buildSource(name: string, config: AgentSourceConfig, deps: { http
   const runtime: SourceRuntime = {
     name,
     connector: createConnector(config.fetch, { auth: fetchAuth, key: `${key}.fetch`, ...(deps.now ? { now: deps.now } : {}) }),
-    sink: await createSink(config.deliver, { http: deps.http, key: `${key}.deliver`, ...(deps.now ? { now: deps.now } : {}) }),
+    sink: groupCommit(await createSink(config.deliver, { http: deps.http, key: `${key}.deliver`, ...(deps.now ? { now: deps.now } : {}) })),
     loopPrevention: config.loopPrevention,
   }
   if (config.fetch.version !== undefined) runtime.version = compileExpression(config.fetch.version, `${key}.fetch.version`)

@@ -16,6 +16,8 @@ export interface WriteBackInput {
   request: TransformContext
   /** The sink's answer, e.g. the id the on-prem system gave the record. */
   response: SinkResponse | undefined
+  /** The row's local primary key, from database sinks with `localKey` (keys of both systems). */
+  localKey?: unknown
 }
 /** Sends the write-back; resolves false when the body expression gave nothing (skipped). */
 export type WriteBack = (input: WriteBackInput, signal?: AbortSignal) => Promise<boolean>

@@ -1,59 +1,47 @@
 import { mkdir, open, type FileHandle } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { retryableError } from '../errors.ts'
-import type { Delivery, Sink, SinkResult } from './sink.ts'
-
-interface PendingLine {
-  line: string
-  resolve: () => void
-  reject: (error: unknown) => void
-}
+import type { DeliveryOutcome, Sink } from './sink.ts'
 
 /**
- * Appends one JSON line per delivery to a file and fsyncs it before the delivery resolves (so an
- * ack never precedes the data reaching the disk). Concurrent deliveries are written by one
- * writer in batches: whole lines, never interleaved, one fsync per batch (group commit).
+ * Appends one JSON line per delivery to a file and fsyncs it before the batch resolves (so an ack
+ * never precedes the data reaching the disk): whole lines, one append and one fsync per batch.
+ * Concurrent real-time deliveries reach it grouped (group-commit.ts), sync runs in chunks.
  */
 export function createFileSink(config: { path: string }, deps: { now?: () => number } = {}): Sink {
   const now = deps.now ?? Date.now
   let handle: Promise<FileHandle> | undefined
-  let queue: PendingLine[] = []
-  let writing: Promise<void> | undefined
+  // One batch at a time, so lines of two batches never interleave.
+  let tail: Promise<unknown> = Promise.resolve()
 
   const openFile = async () => {
     await mkdir(dirname(config.path), { recursive: true })
     return open(config.path, 'a')
   }
 
-  const writeBatches = async () => {
-    while (queue.length > 0) {
-      const batch = queue
-      queue = []
-      try {
-        handle ??= openFile()
-        const file = await handle
-        await file.appendFile(batch.map((item) => item.line).join(''))
-        await file.sync()
-        for (const item of batch) item.resolve()
-      } catch (error) {
-        handle = undefined // reopen next time (the disk may come back)
-        const failure = retryableError('agent.deliver_failed', `deliver to file ${config.path} failed: ${(error as Error).message}`, { cause: error })
-        for (const item of batch) item.reject(failure)
-      }
+  const append = async (text: string, count: number): Promise<DeliveryOutcome[]> => {
+    try {
+      handle ??= openFile()
+      const file = await handle
+      await file.appendFile(text)
+      await file.sync()
+      return Array.from({ length: count }, () => ({ ok: true }))
+    } catch (error) {
+      handle = undefined // reopen next time (the disk may come back)
+      throw retryableError('agent.deliver_failed', `deliver to file ${config.path} failed: ${(error as Error).message}`, { cause: error })
     }
-    writing = undefined
   }
 
   return {
-    deliver(delivery: Delivery): Promise<SinkResult> {
-      const line = `${JSON.stringify({ ...delivery, deliveredAt: new Date(now()).toISOString() })}\n`
-      return new Promise<SinkResult>((resolve, reject) => {
-        queue.push({ line, resolve: () => resolve({}), reject })
-        writing ??= writeBatches()
-      })
+    deliverBatch(deliveries) {
+      const deliveredAt = new Date(now()).toISOString()
+      const text = deliveries.map((delivery) => `${JSON.stringify({ ...delivery, deliveredAt })}\n`).join('')
+      const written = tail.then(() => append(text, deliveries.length))
+      tail = written.catch(() => undefined)
+      return written
     },
     async close() {
-      await writing
+      await tail
       const file = handle
       handle = undefined
       if (file) await (await file).close()

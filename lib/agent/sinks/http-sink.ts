@@ -2,7 +2,7 @@ import type { DeliverConfig } from '../config.ts'
 import { httpFailure } from '../http-failure.ts'
 import type { HttpClient, HttpResponse } from '../http-client.ts'
 import { renderHeaders, renderTemplate, requestValues } from '../connectors/template.ts'
-import type { Delivery, Sink, SinkResponse, SinkResult } from './sink.ts'
+import { perDeliverySink, type Delivery, type Sink, type SinkResponse, type SinkResult } from './sink.ts'
 
 type HttpDeliverConfig = Extract<DeliverConfig, { type: 'http' }>
 
@@ -12,32 +12,29 @@ type HttpDeliverConfig = Extract<DeliverConfig, { type: 'http' }>
  */
 export function createHttpSink(config: HttpDeliverConfig, deps: { http: HttpClient; now?: () => number }): Sink {
   const now = deps.now ?? Date.now
-  return {
-    async deliver(delivery: Delivery, signal?: AbortSignal): Promise<SinkResult> {
-      const values = requestValues(delivery)
-      const asRecord = config.format === 'record'
-      const method = asRecord && delivery.op === 'delete' ? 'DELETE' : config.method
-      const body = asRecord ? delivery.record : envelopeOf(delivery)
-      const what = `deliver ${delivery.source} ${delivery.recordId}`
-      const response = await deps.http.request({
-        what,
-        url: renderTemplate(config.url, values, 'url'),
-        method,
-        headers: {
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-          'idempotency-key': delivery.idempotencyKey,
-          ...metadataHeaders(delivery),
-          ...renderHeaders(config.headers, values),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        timeoutMs: config.timeoutMs,
-        ...(signal ? { signal } : {}),
-      })
-      if (response.status < 200 || response.status >= 300) throw httpFailure('agent.deliver_failed', what, response, { now: now() })
-      return { response: sinkResponseOf(response) }
-    },
-    async close() {},
-  }
+  return perDeliverySink(async (delivery: Delivery, signal?: AbortSignal): Promise<SinkResult> => {
+    const values = requestValues(delivery)
+    const asRecord = config.format === 'record'
+    const method = asRecord && delivery.op === 'delete' ? 'DELETE' : config.method
+    const body = asRecord ? delivery.record : envelopeOf(delivery)
+    const what = `deliver ${delivery.source} ${delivery.recordId}`
+    const response = await deps.http.request({
+      what,
+      url: renderTemplate(config.url, values, 'url'),
+      method,
+      headers: {
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        'idempotency-key': delivery.idempotencyKey,
+        ...metadataHeaders(delivery),
+        ...renderHeaders(config.headers, values),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      timeoutMs: config.timeoutMs,
+      ...(signal ? { signal } : {}),
+    })
+    if (response.status < 200 || response.status >= 300) throw httpFailure('agent.deliver_failed', what, response, { now: now() })
+    return { response: sinkResponseOf(response) }
+  })
 }
 
 function envelopeOf(delivery: Delivery): Omit<Delivery, 'idempotencyKey'> {

@@ -1,6 +1,6 @@
 import { userFunctionError } from '../errors.ts'
 import { loadUserFunction } from '../load-module.ts'
-import type { Delivery, Sink, SinkResponse, SinkResult } from './sink.ts'
+import { perDeliverySink, type Delivery, type Sink, type SinkResponse, type SinkResult } from './sink.ts'
 
 /** What a user sink function gets besides the delivery. */
 export interface ModuleSinkContext {
@@ -16,18 +16,15 @@ export type UserSink = (delivery: Delivery, context: ModuleSinkContext) => unkno
 /** Delivers by calling a function exported by the user's module. */
 export async function createModuleSink(config: { module: string; export: string }, key: string): Promise<Sink> {
   const deliver = await loadUserFunction<UserSink>(config.module, config.export, `${key}.module`)
-  return {
-    async deliver(delivery: Delivery, signal?: AbortSignal): Promise<SinkResult> {
-      let result: unknown
-      try {
-        result = await deliver(delivery, signal ? { signal } : {})
-      } catch (error) {
-        throw userFunctionError(error, 'agent.deliver_failed', `${key}: sink function threw`, true)
-      }
-      return result === undefined || result === null ? {} : { response: responseOf(result) }
-    },
-    async close() {},
-  }
+  return perDeliverySink(async (delivery: Delivery, signal?: AbortSignal): Promise<SinkResult> => {
+    let result: unknown
+    try {
+      result = await deliver(delivery, signal ? { signal } : {})
+    } catch (error) {
+      throw userFunctionError(error, 'agent.deliver_failed', `${key}: sink function threw`, true)
+    }
+    return result === undefined || result === null ? {} : { response: responseOf(result) }
+  })
 }
 
 function responseOf(result: unknown): SinkResponse {

@@ -1,7 +1,10 @@
 /**
- * The Sink interface: where the agent delivers records on-prem. New kinds (databases, queues)
- * implement it and register in sinks/index.ts; the poll loop never changes.
+ * The Sink interface: where the agent delivers records on-prem. Sinks are batch-first: the
+ * real-time path groups deliveries that are ready at the same moment (see group-commit.ts) and a
+ * scheduled sync run hands over whole chunks, both through `deliverBatch`. New kinds implement it
+ * and register in sinks/index.ts; the poll loop never changes.
  */
+import { isAgentError, retryableError, type AgentError } from '../errors.ts'
 
 /** One record change to apply at the destination. */
 export interface Delivery {
@@ -11,12 +14,14 @@ export interface Delivery {
   recordType?: string
   event?: string
   requestId: string
-  /** The record's version (from `fetch.version`), when configured. */
+  /** The record's version (from `fetch.version`, or a sync list's cursor), when known: newer wins at the sink. */
   version?: string
   /** Same for every redelivery of one change: destinations use it to drop duplicates. */
   idempotencyKey: string
   /** The (transformed) record; absent for deletes. */
   record?: unknown
+  /** Set when the delivery comes from a scheduled sync run: its id (full refreshes stamp rows with it). */
+  runId?: string
 }
 
 /** The destination's answer, for write-back templating and the reply of sync (request/reply) sources. */
@@ -29,14 +34,44 @@ export interface SinkResponse {
 
 export interface SinkResult {
   response?: SinkResponse
+  /** The destination's own primary key of the row (database sinks' `localKey`), for write-back. */
+  localKey?: unknown
+  /** The destination already held an equal or newer version: nothing was written (not an error). */
+  stale?: boolean
 }
+
+/** The outcome of one delivery of a batch. */
+export type DeliveryOutcome = ({ ok: true } & SinkResult) | { ok: false; error: AgentError }
 
 export interface Sink {
   /**
-   * Applies the delivery durably before resolving. Throws an AgentError: retryable for transient
-   * trouble (with retryAfterSeconds when known), permanent for what retrying cannot fix.
+   * Applies every delivery durably before resolving, and answers one outcome per delivery, in
+   * order. A delivery the destination refuses for its own reasons (a bad value, a constraint) is
+   * `{ok: false}` and does not fail the others. A thrown AgentError fails the whole batch
+   * (retryable for transient trouble, with retryAfterSeconds when known).
    */
-  deliver(delivery: Delivery, signal?: AbortSignal): Promise<SinkResult>
+  deliverBatch(deliveries: readonly Delivery[], signal?: AbortSignal): Promise<DeliveryOutcome[]>
   /** Finishes pending writes and releases resources. */
   close(): Promise<void>
+}
+
+/** A sink built from a one-at-a-time function: a batch is delivered concurrently, each delivery on its own. */
+export function perDeliverySink(deliver: (delivery: Delivery, signal?: AbortSignal) => Promise<SinkResult>, close: () => Promise<void> = async () => {}): Sink {
+  return {
+    async deliverBatch(deliveries, signal) {
+      return Promise.all(
+        deliveries.map((delivery) =>
+          deliver(delivery, signal).then(
+            (result): DeliveryOutcome => ({ ok: true, ...result }),
+            (error: unknown): DeliveryOutcome => {
+              if (signal?.aborted) throw error
+              const failure = isAgentError(error) ? error : retryableError('agent.deliver_failed', `deliver ${delivery.source} ${delivery.recordId}: ${(error as Error)?.message ?? String(error)}`, { cause: error })
+              return { ok: false, error: failure }
+            },
+          ),
+        ),
+      )
+    },
+    close,
+  }
 }

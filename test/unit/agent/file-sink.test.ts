@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createFileSink } from '../../../lib/agent/sinks/file-sink.ts'
+import { groupCommit } from '../../../lib/agent/sinks/group-commit.ts'
 import type { Delivery } from '../../../lib/agent/sinks/sink.ts'
 import { makeLease, tempDir } from './helpers.ts'
 import { buildPipeline, type TestPipeline } from './pipeline.ts'
@@ -26,7 +27,7 @@ describe('file sink', () => {
     const dir = tempDir()
     cleanups.push(dir.remove)
     const file = join(dir.path, 'out', 'crm.ndjson')
-    const sink = createFileSink({ path: file }, { now: () => Date.parse('2030-01-01T00:00:00Z') })
+    const sink = groupCommit(createFileSink({ path: file }, { now: () => Date.parse('2030-01-01T00:00:00Z') }))
     await sink.deliver(delivery(1))
     await sink.deliver({ op: 'delete', source: 'crm', recordId: '2', requestId: 'req-2', idempotencyKey: 'key-2' })
     await sink.close()
@@ -40,7 +41,7 @@ describe('file sink', () => {
     const dir = tempDir()
     cleanups.push(dir.remove)
     const file = join(dir.path, 'crm.ndjson')
-    const sink = createFileSink({ path: file })
+    const sink = groupCommit(createFileSink({ path: file }))
     await Promise.all(Array.from({ length: 200 }, (_, n) => sink.deliver(delivery(n))))
     await sink.close()
     const lines = readLines(file)
@@ -52,7 +53,7 @@ describe('file sink', () => {
     const dir = tempDir()
     cleanups.push(dir.remove)
     const file = join(dir.path, 'crm.ndjson')
-    const sink = createFileSink({ path: file })
+    const sink = groupCommit(createFileSink({ path: file }))
     cleanups.push(() => sink.close())
     await sink.deliver(delivery(1))
     expect(readLines(file)).toHaveLength(1)
@@ -61,7 +62,7 @@ describe('file sink', () => {
   it('is a retryable failure when the file cannot be written', async () => {
     const dir = tempDir()
     cleanups.push(dir.remove)
-    const sink = createFileSink({ path: dir.path }) // a folder, not a file
+    const sink = groupCommit(createFileSink({ path: dir.path })) // a folder, not a file
     await expect(sink.deliver(delivery(1))).rejects.toMatchObject({ retryable: true, code: 'agent.deliver_failed' })
     await sink.close()
   })

@@ -3,6 +3,8 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { canonicalJson, contentHash } from '../../../lib/agent/content-hash.ts'
 import { LoopGuard } from '../../../lib/agent/loop-guard.ts'
+import { groupCommit } from '../../../lib/agent/sinks/group-commit.ts'
+import { perDeliverySink } from '../../../lib/agent/sinks/sink.ts'
 import { makeLease, tempDir } from './helpers.ts'
 import { buildPipeline, type TestPipeline } from './pipeline.ts'
 
@@ -107,7 +109,7 @@ describe('loop guard', () => {
     const built = await pipeline()
     const source = built.sources.get('crm')!
     const sink = source.sink
-    source.sink = { deliver: async () => Promise.reject(Object.assign(new Error('disk full'), { retryable: true })), close: async () => {} }
+    source.sink = groupCommit(perDeliverySink(async () => Promise.reject(Object.assign(new Error('disk full'), { retryable: true }))))
     expect((await built.run(makeLease({ payload: { id: 1 } }))).outcome).toMatchObject({ outcome: 'retry' })
     source.sink = sink
     expect((await built.run(makeLease({ payload: { id: 1 } }))).outcome).toEqual({ outcome: 'done' })
