@@ -1,5 +1,6 @@
 import * as z from 'zod/mini'
 import '../config/zod.ts'
+import type { SyncCounts, Watermark } from './sync-types.ts'
 
 /**
  * Agent API v1: the wire contract between the cloud and the on-prem agent. The server validates
@@ -44,9 +45,59 @@ export interface LeaseGrant {
   mode: 'async' | 'sync'
   /** Only for sources with forwardPayload: the latest webhook body. */
   payload?: unknown
+  /** Set when the lease is a scheduled sync run (recordId is the job name): what to read. */
+  sync?: SyncGrant
+}
+
+/** A sync run as leased to an agent (see sync-types.ts). */
+export interface SyncGrant {
+  /** The run's id (its request id). */
+  runId: string
+  job: string
+  mode: 'incremental' | 'full'
+  /** Read only these record ids. */
+  ids?: string[]
+  /** Read records strictly after this `(cursor, key)` position; absent: from the beginning. */
+  after?: Watermark
+  /** Upper bound (ISO time) for time cursors; records changed later wait for the next run. */
+  until?: string
+  /** Counts so far (non-zero when the run resumes after a crash). */
+  counts: SyncCounts
 }
 export interface PullResponse {
   leases: LeaseGrant[]
+}
+
+const watermarkSchema = z.object({
+  cursor: z.union([z.string().check(z.maxLength(1000)), z.number()]),
+  key: z.union([z.string().check(z.maxLength(1000)), z.number()]),
+})
+const count = z._default(z.number().check(z.int(), z.gte(0)), 0)
+const syncCountsSchema = z.object({ read: count, written: count, unchanged: count, stale: count, rejected: count, deleted: count, pages: count })
+const runErrorSchema = z.object({ key: z.string().check(z.maxLength(1000)), code: z.optional(z.string().check(z.maxLength(200))), message: z.string().check(z.maxLength(4000)), at: z.string() })
+
+/** A sync run's progress after a committed chunk, or its final summary (ack done). */
+export const syncProgressSchema = z.object({
+  /** The last committed `(cursor, key)`; everything before it is at the sink. */
+  checkpoint: z.optional(watermarkSchema),
+  /** Totals of the run so far (not deltas), so a repeated call is harmless. */
+  counts: syncCountsSchema,
+  /** Records rejected since the last call (appended to the run's bounded error list). */
+  errors: z._default(z.array(runErrorSchema).check(z.maxLength(100)), []),
+  /** false for a source read in no particular order: the job's watermark moves only at the end of a complete run. */
+  promote: z._default(z.boolean(), true),
+})
+export type SyncProgress = z.infer<typeof syncProgressSchema>
+
+/** POST /agent/v1/checkpoint: a sync run committed a chunk. */
+export const checkpointRequestSchema = z.object({
+  lease: z.string().check(z.minLength(1)),
+  progress: syncProgressSchema,
+})
+export type CheckpointRequest = z.infer<typeof checkpointRequestSchema>
+/** ok: recorded. lease_lost: the run moved on (cancelled, or the lease expired): stop working on it. */
+export interface CheckpointResponse {
+  status: 'ok' | 'lease_lost' | 'invalid_lease'
 }
 
 export const ackItemSchema = z.discriminatedUnion('outcome', [
@@ -63,6 +114,8 @@ export const ackItemSchema = z.discriminatedUnion('outcome', [
     ),
     /** What was done, for history (e.g. "unchanged" when loop prevention skipped delivery). */
     note: z.optional(z.string().check(z.maxLength(200))),
+    /** Sync runs: the final progress; the job's watermark moves to its checkpoint. */
+    sync: z.optional(syncProgressSchema),
   }),
   z.object({
     lease: z.string().check(z.minLength(1)),

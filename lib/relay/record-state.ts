@@ -17,6 +17,8 @@ export function recordPointingAt(snapshot: RecordSnapshot, source: string, recor
     dirty: false,
     pendingEvents: [],
     updatedAt: iso(now),
+    // A sync job's watermark outlives every run of the job.
+    ...(snapshot.record?.job ? { job: snapshot.record.job } : {}),
     rev: snapshot.record?.rev ?? 0,
   }
 }

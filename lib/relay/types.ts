@@ -1,3 +1,5 @@
+import type { SyncJobState, SyncRunSpec, SyncRunState } from './sync-types.ts'
+
 /**
  * The relay's data model: what the ledger stores. The cloud keeps ids, event metadata and
  * states — never full records unless a source opts in with `forwardPayload`.
@@ -17,6 +19,8 @@ export interface EventRef {
   deliveryId: string
   event?: string
   receivedAt: string
+  /** Sync jobs: what this trigger asks of the run (merged over the events folded into the run). */
+  sync?: SyncRunSpec
 }
 
 export type AttemptOutcome = 'done' | 'retry' | 'fail' | 'lease_expired' | 'released'
@@ -73,6 +77,8 @@ export interface RelayRequest {
   reply?: SyncReply
   /** Why a dead letter was discarded. */
   discardReason?: string
+  /** Sync runs only: the run's progress. */
+  sync?: SyncRunState
   /** Epoch seconds after which the ledger may drop the request (TTL); never set on dead letters. */
   expiresAt?: number
   /** Optimistic-concurrency revision, maintained by the ledger adapter. */
@@ -92,6 +98,8 @@ export interface RecordState {
   pendingEvents: EventRef[]
   /** Latest forwarded payload among the pending events (forwardPayload sources only). */
   pendingPayload?: unknown
+  /** Sync jobs only: the job's watermark and last run. Never expires. */
+  job?: SyncJobState
   updatedAt: string
   expiresAt?: number
   rev: number
