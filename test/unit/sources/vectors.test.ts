@@ -16,8 +16,8 @@ interface Vector {
   headers: Record<string, string>
 }
 
-// shared/ sits beside the repo (here and in CI's clone).
-const vectorsFile = new URL('../../../../shared/vectors/signatures.json', import.meta.url)
+// The providers' published examples, kept in the repo (each names its source document).
+const vectorsFile = new URL('../../fixtures/signature-vectors.json', import.meta.url)
 const { vectors } = JSON.parse(readFileSync(vectorsFile, 'utf8')) as { vectors: Vector[] }
 
 /** One input of a verification, as bytes that a test can change one at a time. */
