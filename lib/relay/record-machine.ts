@@ -71,14 +71,22 @@ export function decideEvent(snapshot: RecordSnapshot, input: EventInput): Record
   }
 
   if (record?.state === 'processing' && current?.state === 'leased') {
+    // The follow-up request exists from the first deferred event on, so the id in the 202 can be
+    // followed (`hookferry show`); it is queued when the current request ends.
+    const waiting = record.nextRequestId ? snapshot.requests.get(record.nextRequestId) : undefined
+    const deferred: RelayRequest =
+      waiting?.state === 'deferred'
+        ? { ...waiting, events: keepLast([...waiting.events, event], MAX_EVENTS_KEPT), eventCount: waiting.eventCount + 1, updatedAt: iso(now) }
+        : { ...newRequest(spec, [event], 1, now, undefined), state: 'deferred' }
     const updated: RecordState = {
       ...record,
       dirty: true,
+      nextRequestId: deferred.id,
       pendingEvents: keepLast([...record.pendingEvents, event], MAX_EVENTS_KEPT),
       updatedAt: iso(now),
       ...(payload === undefined ? {} : { pendingPayload: payload }),
     }
-    return { record: updated, result: { outcome: 'deferred', requestId: current.id, send: false } }
+    return { record: updated, requests: [deferred], result: { outcome: 'deferred', requestId: deferred.id, send: false } }
   }
 
   const created = newRequest(spec, [event], 1, now, payload)
@@ -278,10 +286,21 @@ function closeAttempt(request: RelayRequest, outcome: AttemptOutcome, now: Date,
   )
 }
 
-/** Back to queued; events that arrived meanwhile are folded in (the next fetch sees them). */
+/** How long a deferred request folded into a retried one stays listed. */
+const FOLDED_RETENTION_IN_SECONDS = 7 * 86_400
+
+/**
+ * Back to queued; events that arrived meanwhile are folded in (the next fetch sees them), so the
+ * deferred request made for them is discarded with a pointer to this one.
+ */
 function requeue(snapshot: RecordSnapshot, request: RelayRequest, now: Date, changes: Partial<RelayRequest>): RecordMutation<FinishResult> {
   const record = snapshot.record
   const pending = record?.pendingEvents ?? []
+  const waiting = record?.nextRequestId ? snapshot.requests.get(record.nextRequestId) : undefined
+  const folded: RelayRequest[] =
+    waiting?.state === 'deferred'
+      ? [{ ...waiting, state: 'discarded', discardReason: `folded into request ${request.id}, which is retried with these events`, updatedAt: iso(now), expiresAt: Math.floor(now.getTime() / 1000) + FOLDED_RETENTION_IN_SECONDS }]
+      : []
   const queued: RelayRequest = {
     ...withoutLease(request),
     ...changes,
@@ -294,7 +313,7 @@ function requeue(snapshot: RecordSnapshot, request: RelayRequest, now: Date, cha
   if (!changes.nextAttemptAt) delete queued.nextAttemptAt
   return {
     record: { ...recordPointingAt(snapshot, request.source, request.recordKey, 'queued', request.id, now) },
-    requests: [queued],
+    requests: [queued, ...folded],
     result: { status: 'ok', request: queued, ...(changes.nextAttemptAt ? { nextAttemptAt: changes.nextAttemptAt } : {}) },
   }
 }
@@ -313,13 +332,17 @@ function finishRecord<R>(
   const record = snapshot.record
   const owned = record?.requestId === ended.id
   if (owned && record.dirty && record.pendingEvents.length > 0 && input) {
-    const next = newRequest(
+    // The deferred request made at the first event during processing, else (events folded in by a
+    // replay) a new one.
+    const waiting = record.nextRequestId ? snapshot.requests.get(record.nextRequestId) : undefined
+    const fresh = newRequest(
       { id: input.nextRequestId, source: ended.source, recordKey: ended.recordKey, recordId: ended.recordId, mode: ended.mode, maxAttempts: ended.maxAttempts, ...(ended.recordType ? { recordType: ended.recordType } : {}) },
       record.pendingEvents,
       record.pendingEvents.length,
       now,
       record.pendingPayload,
     )
+    const next: RelayRequest = waiting?.state === 'deferred' ? { ...fresh, id: waiting.id, createdAt: waiting.createdAt, rev: waiting.rev } : fresh
     return {
       record: recordPointingAt(snapshot, ended.source, ended.recordKey, 'queued', next.id, now),
       requests: [ended, next],

@@ -5,9 +5,13 @@ import type { SyncJobState, SyncRunSpec, SyncRunState } from './sync-types.ts'
  * states — never full records unless a source opts in with `forwardPayload`.
  */
 
-/** queued: waiting for an agent (first attempt, or a retry after `nextAttemptAt`); leased: an agent holds it. */
-export type RequestState = 'queued' | 'leased' | 'done' | 'dead' | 'discarded'
-export const REQUEST_STATES: readonly RequestState[] = ['queued', 'leased', 'done', 'dead', 'discarded']
+/**
+ * queued: waiting for an agent (first attempt, or a retry after `nextAttemptAt`); leased: an agent
+ * holds it; deferred: events arrived while the record's previous request was being processed, and
+ * this request handles them once that one ends (it is queued then, never earlier: invariant 3).
+ */
+export type RequestState = 'queued' | 'leased' | 'deferred' | 'done' | 'dead' | 'discarded'
+export const REQUEST_STATES: readonly RequestState[] = ['queued', 'leased', 'deferred', 'done', 'dead', 'discarded']
 
 export interface ErrorSummary {
   code?: string
@@ -94,6 +98,8 @@ export interface RecordState {
   requestId?: string
   /** An event arrived while processing: exactly one more fetch follows when the current one ends. */
   dirty: boolean
+  /** While dirty: the deferred request that will make that fetch (its id is what the 202 named). */
+  nextRequestId?: string
   /** Events received while dirty (for history). */
   pendingEvents: EventRef[]
   /** Latest forwarded payload among the pending events (forwardPayload sources only). */

@@ -130,14 +130,19 @@ describe.concurrent.each(families)('relay on $name', (family) => {
     const relay = await setup(context)
     accepted(await ingestWebhook(relay, webhook({ ids: ['r1'] })))
     const first = await pullLeases(relay, 'agent-1', { max: 10, waitSeconds: 2 })
-    await Promise.all(Array.from({ length: 10 }, () => ingestWebhook(relay, webhook({ ids: ['r1'] }))))
+    const answers = await Promise.all(Array.from({ length: 10 }, () => ingestWebhook(relay, webhook({ ids: ['r1'] }))))
+    // Every 202 names the follow-up request, which exists (deferred) and can be looked up at once.
+    const named = new Set(answers.map((answer) => (JSON.parse(answer.body) as { requests: string[] }).requests[0]))
+    expect(named.size).toBe(1)
+    const followUp = [...named][0]!
+    expect(followUp).not.toBe(first.leases[0]!.requestId)
+    expect(await relay.ledger.getRequest(followUp)).toMatchObject({ state: 'deferred', eventCount: 10 })
     // Never two in flight for one record: nothing else may be leased while the first runs.
     expect((await pullLeases(relay, 'agent-2', { max: 10, waitSeconds: 0 })).leases).toHaveLength(0)
     await ackLeases(relay, 'agent-1', [{ lease: first.leases[0]!.lease, outcome: 'done' }])
     const second = await pullLeases(relay, 'agent-1', { max: 10, waitSeconds: 2 })
     expect(second.leases).toHaveLength(1)
-    expect(second.leases[0]).toMatchObject({ recordId: 'r1', eventCount: 10 })
-    expect(second.leases[0]!.requestId).not.toBe(first.leases[0]!.requestId)
+    expect(second.leases[0]).toMatchObject({ requestId: followUp, recordId: 'r1', eventCount: 10 })
     await ackLeases(relay, 'agent-1', [{ lease: second.leases[0]!.lease, outcome: 'done' }])
     expect((await pullLeases(relay, 'agent-1', { max: 10, waitSeconds: 0 })).leases).toHaveLength(0)
   })

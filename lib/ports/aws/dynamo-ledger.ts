@@ -87,7 +87,8 @@ export class DynamoLedger implements Ledger {
     const [recordStored] = await Promise.all([this.#get(recordKeyOfItem), ...[...ids].map(readRequest)])
     revisions.set(recordKeyOfItem.pk, { key: recordKeyOfItem, rev: recordStored?.rev as number | undefined })
     const record = this.#live<RecordState>(recordStored, now)
-    if (record?.requestId !== undefined && !ids.has(record.requestId)) await readRequest(record.requestId)
+    const pointed = [record?.requestId, record?.nextRequestId].filter((id): id is string => id !== undefined && !ids.has(id))
+    await Promise.all(pointed.map(readRequest))
     return { snapshot: { record, requests }, revisions }
   }
 

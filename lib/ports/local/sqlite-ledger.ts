@@ -69,7 +69,7 @@ export class SqliteLedger implements Ledger {
         const recordRow = this.#sql.getRecord.get(recordKey) as StoredRow | undefined
         const record = this.#live<RecordState>(recordRow, now)
         const requests = new Map<string, RelayRequest>()
-        for (const id of new Set([...requestIds, ...(record?.requestId === undefined ? [] : [record.requestId])])) {
+        for (const id of new Set([...requestIds, ...[record?.requestId, record?.nextRequestId].filter((id) => id !== undefined)])) {
           const request = this.#live<RelayRequest>(this.#sql.getRequest.get(id) as StoredRow | undefined, now)
           if (request !== undefined) requests.set(id, request)
         }

@@ -62,17 +62,22 @@ describe('record state machine', () => {
     expect(retry).toEqual({ outcome: 'coalesced', requestId: first.requestId, send: true })
   })
 
-  it('defers events during processing and creates exactly one follow-up request when done', () => {
+  it('defers events during processing to one deferred follow-up request, queued when the current one is done', () => {
     const store = new Store()
     const first = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d1'), now: at(0) }))
     expect(claim(store, first.requestId, 'L1', 1)).toMatchObject({ status: 'claimed' })
-    for (let index = 0; index < 5; index++) {
-      const deferred = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event(`x${index}`, 2), now: at(2) }))
-      expect(deferred).toMatchObject({ outcome: 'deferred', requestId: first.requestId, send: false })
-    }
+    const answers = Array.from({ length: 5 }, (_, index) => store.apply(decideEvent(store.snapshot(), { request: spec(), event: event(`x${index}`, 2), now: at(2) })))
+    const followUp = answers[0]!.requestId
+    expect(followUp).not.toBe(first.requestId)
+    for (const deferred of answers) expect(deferred).toEqual({ outcome: 'deferred', requestId: followUp, send: false })
+    // The id the 202 named exists at once and lists the events it will handle.
+    expect(store.requests.get(followUp)).toMatchObject({ state: 'deferred', eventCount: 5, events: answers.map((_, index) => expect.objectContaining({ deliveryId: `x${index}` })) })
+    expect(claim(store, followUp, 'L9', 2)).toEqual({ status: 'gone' })
     const finished = store.apply(decideFinish(store.snapshot(), { ...common(first.requestId, 'L1', 3), outcome: 'done' }))
     expect(finished).toMatchObject({ status: 'ok' })
-    expect(finished.status === 'ok' && finished.next).toMatchObject({ state: 'queued', eventCount: 5 })
+    expect(finished.status === 'ok' && finished.next).toMatchObject({ id: followUp, state: 'queued', eventCount: 5 })
+    expect(store.record).toMatchObject({ requestId: followUp })
+    expect(store.record?.nextRequestId).toBeUndefined()
     expect(store.record).toMatchObject({ state: 'queued', dirty: false, pendingEvents: [] })
     expect([...store.requests.values()].filter((request) => request.state === 'queued')).toHaveLength(1)
   })
@@ -135,10 +140,12 @@ describe('record state machine', () => {
     const store = new Store()
     const first = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d1'), now: at(0) }))
     claim(store, first.requestId, 'L1', 0)
-    store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d2', 1), now: at(1) }))
+    const deferred = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d2', 1), now: at(1) }))
     store.apply(decideRetry(store.snapshot(), { ...common(first.requestId, 'L1', 2), error: { message: 'x' }, delaySeconds: 0 }))
-    expect(store.requests.size).toBe(1)
+    expect([...store.requests.values()].filter((request) => request.state === 'queued' || request.state === 'deferred')).toHaveLength(1)
     expect(store.requests.get(first.requestId)).toMatchObject({ state: 'queued', eventCount: 2 })
+    // The deferred id from the 202 says where its event went.
+    expect(store.requests.get(deferred.requestId)).toMatchObject({ state: 'discarded', discardReason: expect.stringContaining(first.requestId) })
     expect(store.record).toMatchObject({ state: 'queued', dirty: false })
   })
 
