@@ -22,24 +22,37 @@ export function lookupSecret(name: string, env: NodeJS.ProcessEnv = process.env)
 }
 
 /**
- * Replaces `${NAME}` and `${NAME:-default}` in every string of a parsed config tree.
- * A missing variable without a default is an error naming the file and key.
+ * Replaces `${NAME}` and `${NAME:-default}` in every string of a parsed config tree. Variables that
+ * are missing (without a default) are reported all at once, one line per reference naming the file
+ * and key, so a new config is fixed in one go rather than one variable per attempt.
  */
-export function resolveEnvRefs(value: unknown, where: string, env: NodeJS.ProcessEnv = process.env, path: string[] = []): unknown {
+export function resolveEnvRefs(value: unknown, where: string, env: NodeJS.ProcessEnv = process.env): unknown {
+  const missing: string[] = []
+  const resolved = substitute(value, [], env, (name, path) => {
+    const key = path.length > 0 ? path.join('.') : '(top level)'
+    missing.push(`${where}: ${key}: environment variable ${name} is not set (referenced as \${${name}})`)
+  })
+  if (missing.length > 0) {
+    const names = [...new Set(missing.map((line) => /variable (\S+)/.exec(line)![1]))]
+    const summary = missing.length > 1 ? `\n${where}: set ${names.join(', ')} (or give defaults as \${NAME:-value})` : ''
+    throw new ConfigError(`${missing.join('\n')}${summary}`)
+  }
+  return resolved
+}
+
+function substitute(value: unknown, path: string[], env: NodeJS.ProcessEnv, onMissing: (name: string, path: string[]) => void): unknown {
   if (typeof value === 'string') {
-    return value.replace(ENV_REF, (_match, name: string, fallback: string | undefined) => {
+    return value.replace(ENV_REF, (match, name: string, fallback: string | undefined) => {
       const found = lookupSecret(name, env)
       if (found !== undefined) return found
       if (fallback !== undefined) return fallback
-      const key = path.length > 0 ? path.join('.') : '(top level)'
-      throw new ConfigError(`${where}: ${key}: environment variable ${name} is not set (referenced as \${${name}})`)
+      onMissing(name, path)
+      return match
     })
   }
-  if (Array.isArray(value)) return value.map((item, index) => resolveEnvRefs(item, where, env, [...path, String(index)]))
+  if (Array.isArray(value)) return value.map((item, index) => substitute(item, [...path, String(index)], env, onMissing))
   if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [key, resolveEnvRefs(item, where, env, [...path, key])]),
-    )
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, substitute(item, [...path, key], env, onMissing)]))
   }
   return value
 }

@@ -1,6 +1,6 @@
 import type * as z from 'zod/mini'
 import { readFileSync } from 'node:fs'
-import { parseDocument } from 'yaml'
+import { LineCounter, parseDocument } from 'yaml'
 import { ConfigError } from '../errors.ts'
 import { resolveEnvRefs } from './env-refs.ts'
 import { parseWithSchema } from './zod.ts'
@@ -28,11 +28,15 @@ export function parseYamlConfig<T extends z.ZodMiniType>(
   where: string,
   env: NodeJS.ProcessEnv = process.env,
 ): z.infer<T> {
-  const document = parseDocument(text, { prettyErrors: false })
+  const lineCounter = new LineCounter()
+  const document = parseDocument(text, { prettyErrors: false, lineCounter })
   if (document.errors.length > 0) {
-    const first = document.errors[0]!
-    const line = first.linePos?.[0]?.line
-    throw new ConfigError(`${where}${line ? `:${line}` : ''}: invalid YAML: ${first.message.split('\n')[0]}`)
+    // Every syntax error, each as file:line:column as editors jump to it.
+    const lines = document.errors.map((error) => {
+      const at = lineCounter.linePos(error.pos[0])
+      return `${where}${at.line > 0 ? `:${at.line}:${at.col}` : ''}: invalid YAML: ${error.message.split('\n')[0]}`
+    })
+    throw new ConfigError(lines.join('\n'))
   }
   const raw: unknown = document.toJS() ?? {}
   return parseWithSchema(schema, resolveEnvRefs(raw, where, env), where)
