@@ -32,6 +32,10 @@ const config = parseWithSchema(
         verify: { scheme: 'token', secrets: ['form-token'] },
         extract: { recordId: 'body.record' },
       },
+      svix: {
+        verify: { scheme: 'standard-webhooks', secrets: [`whsec_${Buffer.from('a 24-byte test key......').toString('base64')}`] },
+        extract: { recordId: 'body.data.id' },
+      },
     },
     agents: [{ id: 'agent-1', tokenSha256: sha256Hex(AGENT_TOKEN) }],
     limits: { maxBodyBytes: 4096 },
@@ -100,6 +104,19 @@ describe('POST /hooks/{source} over HTTP', () => {
 
   it('401 for a missing signature', async () => {
     expectError(await post('/hooks/github', JSON.stringify(issue(4)), { 'content-type': 'application/json', 'x-github-event': 'issues' }), 401, 'source.signature_missing')
+  })
+
+  it('401 naming the header of the family the sender uses (svix-* or webhook-*) when its signature is missing', async () => {
+    const raw = Buffer.from(JSON.stringify({ data: { id: 'r-1' } }))
+    const signedHeaders = signWebhook(config.sources.svix!.verify, raw, { now: new Date() })
+    const without = async (family: string) => {
+      const headers = { 'content-type': 'application/json', [`${family}-id`]: signedHeaders['webhook-id']!, [`${family}-timestamp`]: signedHeaders['webhook-timestamp']! }
+      const reply = await post('/hooks/svix', raw, headers)
+      expectError(reply, 401, 'source.signature_missing')
+      return (reply.json() as { error: { message: string } }).error.message
+    }
+    expect(await without('svix')).toBe('the svix-signature header is missing')
+    expect(await without('webhook')).toBe('the webhook-signature header is missing')
   })
 
   it('401 for a tampered body', async () => {

@@ -30,10 +30,15 @@ function standardWebhookSignature(secret: string, id: string, timestamp: string,
   return hmacDigest('sha256', standardWebhookKey(secret), [`${id}.${timestamp}.`, rawBody]).toString('base64')
 }
 
-/** "webhook" unless the request carries only svix-* headers. */
+const HEADER_SUFFIXES = ['id', 'timestamp', 'signature'] as const
+
+/**
+ * "webhook" unless the request carries svix-* headers and no webhook-* one: decided by any of the
+ * three, so a svix sender that lacks svix-signature is told about svix-signature.
+ */
 function headerFamily(headers: Record<string, string>): (typeof HEADER_FAMILIES)[number] {
-  const svixOnly = headers['webhook-signature'] === undefined && headers['svix-signature'] !== undefined
-  return svixOnly ? 'svix' : 'webhook'
+  const uses = (family: string) => HEADER_SUFFIXES.some((suffix) => headers[`${family}-${suffix}`] !== undefined)
+  return !uses('webhook') && uses('svix') ? 'svix' : 'webhook'
 }
 
 /** The v1 signatures of a "v1,<base64> v1a,<...>" header; other versions (asymmetric v1a) are ignored. */
