@@ -1,4 +1,5 @@
 import * as z from 'zod/mini'
+import { unknownRootFields, unknownRootMessage } from '../expressions/root-paths.ts'
 import './zod.ts'
 
 /**
@@ -76,15 +77,32 @@ export const verifySchema = z.discriminatedUnion('scheme', [
 export type VerifyConfig = z.infer<typeof verifySchema>
 export type VerifyScheme = VerifyConfig['scheme']
 
+/** What extraction expressions are evaluated over. */
+export const EXTRACT_ROOTS = ['body', 'headers', 'query'] as const
+
+/** A JSONata expression over {body, headers, query}: a path outside them is a missing-quotes mistake. */
+const extractExpression = z.string().check(
+  z.minLength(1),
+  z.superRefine((source, ctx) => {
+    const fields = unknownRootFields(source, EXTRACT_ROOTS)
+    if (fields.length > 0) ctx.addIssue({ code: 'custom', input: source, message: unknownRootMessage(source, fields, EXTRACT_ROOTS) })
+  }),
+)
+
+/**
+ * Each key is a JSONata expression over `{body, headers, query}`. Paths start at one of those
+ * (`body.data.object.id`, `headers."x-github-event"`); literal text needs quotes:
+ * `recordType: "'issue'"` (YAML keeps the inner single quotes for JSONata).
+ */
 export const extractSchema = z.strictObject({
   /** JSONata over {body, headers, query}: one record id or an array of them (batched webhooks). */
-  recordId: z.string().check(z.minLength(1)),
-  /** JSONata: the record's type (e.g. "customer"); part of the record's identity. */
-  recordType: z.optional(z.string()),
+  recordId: extractExpression,
+  /** JSONata: the record's type (e.g. `body.type`, or the literal `"'customer'"`); part of the record's identity. */
+  recordType: z.optional(extractExpression),
   /** JSONata: the event name (e.g. "customer.updated"), used by filters and shown in history. */
-  event: z.optional(z.string()),
+  event: z.optional(extractExpression),
   /** JSONata: the delivery id used to drop duplicate deliveries. Default per scheme, else a hash of the body. */
-  deliveryId: z.optional(z.string()),
+  deliveryId: z.optional(extractExpression),
 })
 export type ExtractConfig = z.infer<typeof extractSchema>
 
@@ -135,11 +153,22 @@ export const serverConfigSchema = z.strictObject({
   /** Admin API token (SHA-256 hex of it); without one the admin API is closed. */
   adminTokenSha256: z.optional(z.string().check(z.regex(/^[0-9a-f]{64}$/))),
   limits: z._default(
-    z.strictObject({
-      /** Largest webhook body accepted (413 above it). */
-      maxBodyBytes: z._default(z.number().check(z.int(), z.gte(1024), z.lte(6 * 1024 * 1024)), 1024 * 1024),
-    }),
-    { maxBodyBytes: 1024 * 1024 },
+    z
+      .strictObject({
+        /** Largest webhook body accepted (413 above it). */
+        maxBodyBytes: z._default(z.number().check(z.int(), z.gte(1024), z.lte(6 * 1024 * 1024)), 1024 * 1024),
+        /** `hookferry serve` only: a request (headers and body) not fully received in this time is cut off with a 408. */
+        requestTimeoutMs: z._default(z.number().check(z.int(), z.gte(1_000), z.lte(300_000)), 30_000),
+        /** `hookferry serve` only: the same for the request's headers alone; at most requestTimeoutMs. */
+        headersTimeoutMs: z._default(z.number().check(z.int(), z.gte(1_000), z.lte(300_000)), 10_000),
+      })
+      .check(
+        z.refine((limits) => limits.headersTimeoutMs <= limits.requestTimeoutMs, {
+          message: 'headersTimeoutMs must not exceed requestTimeoutMs (the headers are part of the request)',
+          path: ['headersTimeoutMs'],
+        }),
+      ),
+    { maxBodyBytes: 1024 * 1024, requestTimeoutMs: 30_000, headersTimeoutMs: 10_000 },
   ),
   lease: z._default(
     z.strictObject({

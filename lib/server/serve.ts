@@ -1,16 +1,17 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { extname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda'
 import type { ServerConfig } from '../config/server-config.ts'
-import { HookferryError } from '../errors.ts'
 import { errorResponse } from '../http/error-response.ts'
 import { ROUTES } from '../http/routes.ts'
 import { silentLog, type Log } from '../relay/deps.ts'
 import { installRuntime } from '../runtime/runtime.ts'
 import { compileRoute, localContext, toApiGatewayEvent, writeResult, type CompiledRoute } from './api-gateway-event.ts'
+import { jsonError, onClientError } from './client-errors.ts'
 import { createLocalRuntime, type LocalRuntime } from './local-runtime.ts'
+import { BodyTooLargeError, declaredLength, discardBody, readBody, RequestAbortedError } from './request-body.ts'
 
 type HttpFunction = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>
 type AnyFunction = (event: unknown, context: Context) => Promise<unknown>
@@ -19,6 +20,12 @@ type AnyFunction = (event: unknown, context: Context) => Promise<unknown>
 const AGENT_BODY_LIMIT_IN_BYTES = 8 * 1024 * 1024
 const REPAIR_INTERVAL_IN_MS = 60_000
 const SWEEP_INTERVAL_IN_MS = 3_600_000
+/**
+ * Longer than the 60 s idle timeout of the usual proxies and load balancers (nginx, ALB), so the
+ * proxy, never the server, closes an idle connection: otherwise a request the proxy sends just as
+ * the server closes is lost with a 502.
+ */
+const KEEP_ALIVE_TIMEOUT_IN_MS = 65_000
 
 export interface ServeOptions {
   config: ServerConfig
@@ -42,32 +49,6 @@ async function loadFunction(fn: string): Promise<AnyFunction> {
   return module.handler
 }
 
-class BodyTooLargeError extends Error {}
-
-function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(request.headers['content-length'] ?? 0)
-    if (declared > limit) return reject(new BodyTooLargeError())
-    const chunks: Buffer[] = []
-    let size = 0
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length
-      if (size > limit) {
-        request.removeAllListeners('data')
-        request.resume()
-        reject(new BodyTooLargeError())
-        return
-      }
-      chunks.push(chunk)
-    })
-    request.on('end', () => resolve(Buffer.concat(chunks)))
-    request.on('error', reject)
-  })
-}
-
-/** Errors of the server itself (no route, body too large) go through the one error mapping too. */
-const jsonError = (statusCode: number, code: string, message: string) => errorResponse(new HookferryError(code, message, { statusCode }), silentLog)
-
 /**
  * `hookferry serve`: the embedded default. One HTTP server turns requests into API Gateway v2
  * events and calls the very same handlers as Lambda, with SQLite adapters; timers stand in for
@@ -83,40 +64,67 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const repair = await loadFunction('repair')
   const deadLetter = await loadFunction('dead-letter')
 
-  const server: Server = createServer((request, response) => {
-    void (async () => {
-      const path = new URL(request.url ?? '/', 'http://localhost').pathname
-      if (request.method === 'GET' && path === '/healthz') return writeResult(response, { statusCode: 200, headers: { 'content-type': 'application/json' }, body: '{"ok":true}' })
-      const candidates = routes.map((entry) => ({ entry, params: entry.route.match(path) })).filter((found) => found.params)
-      const hit = candidates.find((found) => found.entry.route.method === request.method)
-      if (!hit) {
-        request.resume()
-        return writeResult(response, candidates.length > 0 ? jsonError(405, 'route.method_not_allowed', `${request.method} is not allowed on ${path}`) : jsonError(404, 'route.not_found', `no route for ${path}`))
+  const { requestTimeoutMs, headersTimeoutMs } = options.config.limits
+  const handle = async (request: IncomingMessage, response: ServerResponse, expectsContinue: boolean): Promise<void> => {
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname
+    if (request.method === 'GET' && path === '/healthz') return writeResult(response, { statusCode: 200, headers: { 'content-type': 'application/json' }, body: '{"ok":true}' })
+    const candidates = routes.map((entry) => ({ entry, params: entry.route.match(path) })).filter((found) => found.params)
+    const hit = candidates.find((found) => found.entry.route.method === request.method)
+    if (!hit) {
+      // A client waiting for "100 Continue" sends no body: close, so its unsent body is not read as the next request.
+      if (expectsContinue) response.setHeader('connection', 'close')
+      else discardBody(request)
+      return writeResult(response, candidates.length > 0 ? jsonError(405, 'route.method_not_allowed', `${request.method} is not allowed on ${path}`) : jsonError(404, 'route.not_found', `no route for ${path}`))
+    }
+    const limit = hit.entry.fn === 'ingest' ? options.config.limits.maxBodyBytes : AGENT_BODY_LIMIT_IN_BYTES
+    const tooLarge = () => jsonError(413, 'request.body_too_large', `body is larger than ${limit} bytes`)
+    if (expectsContinue) {
+      // Refused before the client sends a byte of the body (it waits for "100 Continue").
+      if ((declaredLength(request) ?? 0) > limit) {
+        response.setHeader('connection', 'close')
+        return writeResult(response, tooLarge())
       }
-      const limit = hit.entry.fn === 'ingest' ? options.config.limits.maxBodyBytes : AGENT_BODY_LIMIT_IN_BYTES
-      let body: Buffer
-      try {
-        body = await readBody(request, limit)
-      } catch (error) {
-        if (error instanceof BodyTooLargeError) {
-          response.setHeader('connection', 'close')
-          return writeResult(response, jsonError(413, 'request.body_too_large', `body is larger than ${limit} bytes`))
-        }
-        throw error
+      response.writeContinue()
+    }
+    let body: Buffer
+    try {
+      body = await readBody(request, limit)
+    } catch (error) {
+      // readBody goes on discarding the rest of the body, so the client gets to read this answer.
+      if (error instanceof BodyTooLargeError) return writeResult(response, tooLarge())
+      throw error
+    }
+    const event = toApiGatewayEvent(request, body, hit.entry.route, hit.params!)
+    const callerGone = new AbortController()
+    response.once('close', () => {
+      if (!response.writableFinished) callerGone.abort()
+    })
+    writeResult(response, await hit.entry.handler(event, localContext(hit.entry.fn, hit.entry.timeoutSeconds, callerGone.signal)))
+  }
+  const serveRequest = (expectsContinue: boolean) => (request: IncomingMessage, response: ServerResponse) => {
+    handle(request, response, expectsContinue).catch((error: unknown) => {
+      // The client's doing (it hung up, or was cut off by a timeout), not the server's: nobody is left to answer.
+      if (error instanceof RequestAbortedError) {
+        return options.log.debug('client went away before its request body was complete', { method: request.method, path: request.url, receivedBytes: error.receivedBytes, error: String(error.cause) })
       }
-      const event = toApiGatewayEvent(request, body, hit.entry.route, hit.params!)
-      const callerGone = new AbortController()
-      response.once('close', () => {
-        if (!response.writableFinished) callerGone.abort()
-      })
-      writeResult(response, await hit.entry.handler(event, localContext(hit.entry.fn, hit.entry.timeoutSeconds, callerGone.signal)))
-    })().catch((error: unknown) => {
       options.log.error('local server failed a request', { error: String(error) })
       if (!response.headersSent) writeResult(response, errorResponse(error, silentLog))
       else response.destroy()
     })
-  })
-  server.keepAliveTimeout = 65_000
+  }
+  const server: Server = createServer(
+    {
+      requestTimeout: requestTimeoutMs,
+      headersTimeout: headersTimeoutMs,
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_IN_MS,
+      // Node checks the two timeouts every 30 s by default, which would let a stalled client stay well past them.
+      connectionsCheckingInterval: Math.min(1_000, headersTimeoutMs / 4),
+    },
+    serveRequest(false),
+  )
+  // With a listener, Node leaves "Expect: 100-continue" to us: an oversized body is refused before it is sent.
+  server.on('checkContinue', serveRequest(true))
+  server.on('clientError', onClientError(options.log, { requestTimeoutMs, headersTimeoutMs }))
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
