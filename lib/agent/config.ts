@@ -1,7 +1,9 @@
 import jsonata from 'jsonata'
 import * as z from 'zod/mini'
 import '../config/zod.ts'
+import { unknownRootFields, unknownRootMessage } from '../expressions/root-paths.ts'
 import { MAX_LEASE_IN_SECONDS, MAX_PULL_WAIT_IN_SECONDS } from '../relay/agent-api.ts'
+import { syncSourceKeys } from './sync/sync-config.ts'
 
 /**
  * The agent config file (agent.yaml). This schema IS the reference documentation of the file:
@@ -92,13 +94,22 @@ export const fetchSchema = z.discriminatedUnion('type', [
 ])
 export type FetchConfig = z.infer<typeof fetchSchema>
 
+/** A JSONata expression over an input with exactly these fields: a path outside them is a missing-quotes mistake. */
+const jsonataOver = (roots: readonly string[]) =>
+  jsonataExpression.check(
+    z.superRefine((source, ctx) => {
+      const fields = unknownRootFields(source, roots)
+      if (fields.length > 0) ctx.addIssue({ code: 'custom', input: source, message: unknownRootMessage(source, fields, roots) })
+    }),
+  )
+
 /** A function exported by your own module: a path (relative to this file) and the export's name. */
 const moduleRef = { module: nonEmpty, export: z._default(nonEmpty, 'default') }
 
 export const transformSchema = z
   .object({
-    /** JSONata over `{record, request}` giving what is delivered; nothing (undefined) skips the record. */
-    jsonata: z.optional(jsonataExpression),
+    /** JSONata over `{record, request}` giving what is delivered; nothing (undefined) skips the record. Paths start at `record.` or `request.`; literal text needs quotes. */
+    jsonata: z.optional(jsonataOver(['record', 'request'])),
     /** Or a module whose export is `(record, context) => value | Promise<value>`; it may throw an error with `retryable: true`. */
     module: z.optional(nonEmpty),
     export: z._default(nonEmpty, 'default'),
@@ -142,7 +153,7 @@ export const writeBackSchema = z.strictObject({
    * `localKey` the row's local primary key from a database sink with `localKey` set.
    * Nothing (undefined) skips the write-back. Failures are retried (redelivery is harmless).
    */
-  body: jsonataExpression,
+  body: jsonataOver(['record', 'delivered', 'request', 'response', 'localKey']),
 })
 export type WriteBackConfig = z.infer<typeof writeBackSchema>
 
@@ -160,6 +171,8 @@ export const sourceSchema = z.strictObject({
     z.strictObject({ enabled: z._default(z.boolean(), true), ignoreFields: z._default(z.array(nonEmpty), []) }),
     { enabled: true, ignoreFields: [] },
   ),
+  /** Scheduled synchronisation: `list`, `sync`, `originFilter` (see sync/sync-config.ts). */
+  ...syncSourceKeys,
 })
 export type AgentSourceConfig = z.infer<typeof sourceSchema>
 
