@@ -1,5 +1,5 @@
-import { Command, CommanderError } from 'commander'
-import { isHookferryError } from '../errors.ts'
+import { Command } from 'commander'
+import { describeFailure } from './cli-errors.ts'
 import { registerAdminAgentCommands } from './commands/admin-agents.ts'
 import { registerAdminDeadLetterCommands } from './commands/admin-dead-letters.ts'
 import { registerAdminRequestCommands } from './commands/admin-requests.ts'
@@ -10,12 +10,26 @@ import { registerServeCommand } from './commands/serve.ts'
 import { registerTokenCommand } from './commands/token.ts'
 import { packageVersion } from '../version.ts'
 
-/** Builds the hookferry command line. */
-export function createProgram(): Command {
+/** Where the CLI writes; tests pass their own. */
+export interface ProgramOutput {
+  writeOut(text: string): void
+  writeErr(text: string): void
+}
+
+const processOutput: ProgramOutput = { writeOut: (text) => process.stdout.write(text), writeErr: (text) => process.stderr.write(text) }
+
+/**
+ * Builds the hookferry command line. Commander's own errors (unknown option, invalid or missing
+ * option value) are thrown, not exited on, and print as `hookferry: <what went wrong>` with the
+ * command's help hint on the same line: `main` then exits 2 like any other usage error.
+ */
+export function createProgram(output: ProgramOutput = processOutput): Command {
+  // Set before the subcommands are added: they inherit both settings.
   const program = new Command('hookferry')
+    .exitOverride()
+    .configureOutput({ writeOut: output.writeOut, writeErr: output.writeErr })
     .description('Carry SaaS webhooks to on-premise systems through an outbound-only agent.')
     .version(packageVersion())
-    .showHelpAfterError('(run "hookferry --help" for usage)')
   registerServeCommand(program)
   registerAgentCommand(program)
   registerSendCommand(program)
@@ -24,21 +38,23 @@ export function createProgram(): Command {
   registerAdminRequestCommands(program)
   registerAdminDeadLetterCommands(program)
   registerAdminAgentCommands(program)
+  for (const command of [program, ...program.commands]) {
+    const help = command === program ? 'hookferry --help' : `hookferry ${command.name()} --help`
+    command.configureOutput({ outputError: (text, write) => write(`hookferry: ${text.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')} (see "${help}")\n`) })
+  }
   return program
 }
 
-/** Runs the CLI. Expected failures print one line (what, where, what was expected) and exit 2. */
-export async function main(argv: string[]): Promise<void> {
-  const program = createProgram().exitOverride()
+/**
+ * Runs the CLI. Every failure goes through here: one `hookferry: …` line per problem on stderr,
+ * then exit 2 (usage, config, bad input) or 1 (the server refused or failed, or was unreachable).
+ */
+export async function main(argv: string[], output: ProgramOutput = processOutput): Promise<void> {
   try {
-    await program.parseAsync(argv)
+    await createProgram(output).parseAsync(argv)
   } catch (error) {
-    if (error instanceof CommanderError) process.exit(error.exitCode)
-    if (isHookferryError(error) && (error.expose || error.code === 'config.invalid')) {
-      console.error(`hookferry: ${error.message}`)
-      process.exit(2)
-    }
-    console.error(`hookferry: unexpected error: ${error instanceof Error ? error.message : String(error)}`)
-    process.exit(1)
+    const { exitCode, lines } = describeFailure(error)
+    for (const line of lines) output.writeErr(`hookferry: ${line}\n`)
+    process.exit(exitCode)
   }
 }

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander'
 import { HookferryError } from '../../errors.ts'
+import { RemoteError, unreachableError } from '../cli-errors.ts'
 
 /** Where admin commands write and read their surroundings; tests pass their own. */
 export interface CliIo {
@@ -37,15 +38,20 @@ export interface AdminClient {
   post<T>(path: string, body?: unknown): Promise<T>
 }
 
+/** The hookferry server's base URL: --url, else $HOOKFERRY_URL, else the local default (what every command uses). */
+export function serverUrlFrom(url: string | undefined, env: NodeJS.ProcessEnv): string {
+  return (url ?? (env.HOOKFERRY_URL || undefined) ?? DEFAULT_ADMIN_URL).replace(/\/+$/, '')
+}
+
 /** An admin API client from the command's options and environment; fails early without a token. */
 export function adminClientFor(options: ConnectionOptions, io: CliIo): AdminClient {
-  const url = (options.url ?? io.env.HOOKFERRY_URL ?? DEFAULT_ADMIN_URL).replace(/\/+$/, '')
+  const url = serverUrlFrom(options.url, io.env)
   const token = options.token ?? io.env.HOOKFERRY_ADMIN_TOKEN
   if (!token) throw new HookferryError('cli.missing_token', 'no admin token: set HOOKFERRY_ADMIN_TOKEN (or pass --token)', { statusCode: 400 })
   return createAdminClient({ url, token, ...(io.fetch ? { fetch: io.fetch } : {}) })
 }
 
-/** Calls the admin API; every failure becomes one readable line (a HookferryError the CLI prints). */
+/** Calls the admin API; every failure becomes one readable line (a RemoteError: the CLI prints it and exits 1). */
 export function createAdminClient({ url, token, fetch: fetchImpl = globalThis.fetch }: { url: string; token: string; fetch?: typeof fetch }): AdminClient {
   async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
     const target = `${url}${path}`
@@ -57,20 +63,19 @@ export function createAdminClient({ url, token, fetch: fetchImpl = globalThis.fe
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       })
     } catch (error) {
-      const cause = (error as Error & { cause?: unknown }).cause
-      throw new HookferryError('cli.unreachable', `cannot reach ${url}: ${cause instanceof Error ? cause.message : (error as Error).message}`, { statusCode: 400 })
+      throw unreachableError(url, error)
     }
     const text = await response.text()
     let parsed: unknown
     try {
       parsed = JSON.parse(text)
     } catch {
-      throw new HookferryError('cli.bad_response', `${target} answered HTTP ${response.status} without JSON: is ${url} a hookferry server?`, { statusCode: 400 })
+      throw new RemoteError('cli.bad_response', `${target} answered HTTP ${response.status} without JSON: is ${url} a hookferry server?`)
     }
     if (response.ok) return parsed as T
     const { code = 'http.error', message = `HTTP ${response.status}` } = (parsed as { error?: { code?: string; message?: string } }).error ?? {}
     const hint = response.status === 401 ? ' (check HOOKFERRY_ADMIN_TOKEN or --token)' : ''
-    throw new HookferryError(code, `${message}${hint}`, { statusCode: response.status < 500 ? response.status : 400 })
+    throw new RemoteError(code, `${message}${hint}`, { statusCode: response.status < 500 ? response.status : 400 })
   }
   return {
     get: (path, query = {}) => {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import type { BulkReplayCounts, BulkReplayResponse, DiscardResponse, ReplayResponse, RequestPageResponse, RequestSummary } from '../../admin/admin-api.ts'
 import { HookferryError } from '../../errors.ts'
+import { RemoteError } from '../cli-errors.ts'
 import { adminClientFor, parseTimeOption, printJson, printLine, processIo, withConnectionOptions, type AdminClient, type CliIo, type ConnectionOptions } from './admin-client.ts'
 import { printRequestPage, withRequestFilters, type ListOptions } from './admin-requests.ts'
 import { formatAgo, formatError, renderTable, truncate } from './admin-table.ts'
@@ -105,7 +106,7 @@ export function registerAdminDeadLetterCommands(program: Command, io: CliIo = pr
     const counts = await replayAll(options, io)
     if (options.json) printJson(io, counts)
     else printLine(io, renderReplaySummary(counts))
-    if (counts.failed > 0) throw new HookferryError('cli.replay_incomplete', `${counts.failed} dead letter(s) could not be replayed (see the server log); run the command again`, { statusCode: 400 })
+    if (counts.failed > 0) throw new RemoteError('cli.replay_incomplete', `${counts.failed} dead letter(s) could not be replayed (see the server log); run the command again`, { statusCode: 400 })
   })
 
   withConnectionOptions(

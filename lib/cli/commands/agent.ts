@@ -1,7 +1,6 @@
 import type { Command } from 'commander'
 import { startAgent } from '../../agent/agent.ts'
 import { loadAgentConfig } from '../../agent/load-agent-config.ts'
-import { ConfigError } from '../../errors.ts'
 import { onShutdown } from '../shutdown.ts'
 import { packageVersion } from '../../version.ts'
 
@@ -12,15 +11,10 @@ export function registerAgentCommand(program: Command): void {
     .description('Run the on-prem agent: poll the cloud, fetch records, deliver them on-prem (outbound HTTPS only).')
     .option('-c, --config <file>', 'agent config file', 'agent.yaml')
     .action(async (options: { config: string }) => {
-      try {
-        const agent = await startAgent(loadAgentConfig(options.config), { version: packageVersion() })
-        onShutdown(() => agent.stop())
-      } catch (error) {
-        if (!(error instanceof ConfigError)) throw error
-        // One line, no stack trace: file, key and what was expected (the first problem if several).
-        const [first, ...rest] = error.message.split('\n')
-        console.error(`hookferry: ${first}${rest.length > 0 ? ` (and ${rest.length} more problem${rest.length > 1 ? 's' : ''})` : ''}`)
-        process.exit(2)
-      }
+      // A config error reaches main(), which prints every problem (file, key, what was expected) and exits 2.
+      const starting = startAgent(loadAgentConfig(options.config), { version: packageVersion() })
+      // Listening for signals before the "started" line: whoever waits for it may stop us at once.
+      onShutdown(async () => (await starting).stop())
+      await starting
     })
 }
