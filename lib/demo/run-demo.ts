@@ -2,15 +2,14 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join, relative, resolve } from 'node:path'
 import { Writable } from 'node:stream'
+import { pino } from 'pino'
 import { startAgent, type Agent } from '../agent/agent.ts'
 import { loadAgentConfig } from '../agent/load-agent-config.ts'
 import { loadYamlConfig } from '../config/load-yaml.ts'
 import { serverConfigSchema, type VerifyConfig } from '../config/server-config.ts'
-import { HookferryError } from '../errors.ts'
 import { sha256Hex } from '../relay/agent-auth.ts'
-import { createLogger } from '../logging/create-logger.ts'
-import { pinoLog } from '../server/log.ts'
-import { startServer, type RunningServer } from '../server/serve.ts'
+import type { RunningServer } from '../server/serve.ts'
+import { startServeProcess } from '../cli/serve-process.ts'
 import { signWebhook } from '../sources/sign.ts'
 import { startDemoSaas, type DemoCustomer, type DemoSaas } from './demo-saas.ts'
 import { startDemoSink } from './demo-sink.ts'
@@ -74,16 +73,14 @@ agents:
   const config = loadYamlConfig(serverConfigSchema, serverConfigFile)
   const verify = config.sources[DEMO_SOURCE]!.verify as VerifyConfig
 
-  const serverLog = pinoLog(createLogger({ name: 'hookferry-serve', destination: createWriteStream(join(dataDir, 'serve.log'), { flags: 'a' }) }))
-  let server: RunningServer
-  try {
-    server = await startServer({ config, dataDir, port: options.port, log: serverLog })
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new HookferryError('demo.port_in_use', `port ${options.port} is already in use: stop what runs there or pick another port (npm start -- --port 8790)`, { statusCode: 400 })
-    }
-    throw error
-  }
+  // The same server, log lines included, as `hookferry serve`: they go to serve.log.
+  const server = await startServeProcess({
+    config,
+    dataDir,
+    port: options.port,
+    destination: pino.destination({ dest: join(dataDir, 'serve.log'), append: true, sync: true }),
+    portHint: 'npm start -- --port 8790',
+  })
 
   const sendWebhook = async (customer: DemoCustomer, via: 'user' | 'write-back') => {
     const body = Buffer.from(JSON.stringify({ type: 'customer.updated', data: { id: customer.id } }))
@@ -181,7 +178,8 @@ Ctrl-C stops everything.
       if (timer) clearInterval(timer)
       await agent.stop()
       await Promise.all([server.close(), saas.close(), sink.close()])
-      agentLog.end()
+      // The agent's last lines ("stopped") must reach agent.log before the process exits.
+      await new Promise<void>((done) => agentLog.end(done))
     },
   }
 }
