@@ -1,7 +1,10 @@
 import type { RelayRequest } from '../relay/types.ts'
 import type { RequestDetail, RequestSummary } from './admin-api.ts'
 
-/** Maps a request to its list form. */
+/**
+ * Maps a request to its list form. A done request has no last error: an error from an attempt
+ * before a replay or a retry that then succeeded is history (the attempts list keeps it).
+ */
 export function summarizeRequest(request: RelayRequest): RequestSummary {
   const lastEvent = request.events.at(-1)?.event
   return {
@@ -19,7 +22,7 @@ export function summarizeRequest(request: RelayRequest): RequestSummary {
     updatedAt: request.updatedAt,
     ...(request.nextAttemptAt === undefined ? {} : { nextAttemptAt: request.nextAttemptAt }),
     ...(request.lease === undefined ? {} : { leasedBy: request.lease.agentId }),
-    ...(request.lastError === undefined ? {} : { lastError: request.lastError }),
+    ...(request.lastError === undefined || request.state === 'done' ? {} : { lastError: request.lastError }),
     ...(request.discardReason === undefined ? {} : { discardReason: request.discardReason }),
   }
 }
