@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { accessSync, closeSync, constants, openSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { accessSync, closeSync, constants, existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
@@ -11,9 +11,13 @@ import { fileURLToPath } from 'node:url'
  */
 export const JAVA_MISSING_MESSAGE =
   'DynamoDB Local needs Java 17+ and `java` is not on PATH: install it (apt-get install openjdk-17-jre-headless) to run the AWS-adapter tests.'
+const JAVA_FIX = 'DynamoDB Local needs a working Java 17+: apt-get install openjdk-17-jre-headless (or point HOOKFERRY_TEST_JAVA at a java that works). Only the DynamoDB tests need it.'
 
-/** What the test workers get through inject('dynamoDbLocal'). */
-export type DynamoDbLocalInfo = { endpoint: string; logFile: string } | { error: string }
+/**
+ * What the test workers get through inject('dynamoDbLocal'). `failureFile` appears once the JVM
+ * has exited on its own: it holds the cause, so every waiting test fails at once with it.
+ */
+export type DynamoDbLocalInfo = { endpoint: string; logFile: string; failureFile: string } | { error: string }
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -34,16 +38,22 @@ export function findDynamoDbLocalJar(): string {
   return join(PACKAGE_LIB_DIR, newest, 'DynamoDBLocal.jar')
 }
 
-function isOnPath(command: string): boolean {
-  return (process.env.PATH ?? '').split(delimiter).some((dir) => {
-    try {
-      accessSync(join(dir, command), constants.X_OK)
-      return true
-    } catch {
-      return false
-    }
-  })
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK)
+    return true
+  } catch {
+    return false
+  }
 }
+
+/** Whether `command` (a name looked up on PATH, or a path) can be run. */
+function canRun(command: string): boolean {
+  if (command.includes('/')) return isExecutable(command)
+  return (process.env.PATH ?? '').split(delimiter).some((dir) => isExecutable(join(dir, command)))
+}
+
+const tailOf = (file: string, lines = 10): string => readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n')
 
 async function freePort(): Promise<number> {
   const server = createServer()
@@ -59,29 +69,49 @@ export interface DynamoDbLocalProcess {
   stop(): Promise<void>
 }
 
+export interface SpawnDynamoDbLocalOptions {
+  /** The java to run: HOOKFERRY_TEST_JAVA, else `java` on PATH. */
+  java?: string
+  /** Called once, with the cause, if the JVM exits (or cannot be run) before it is stopped. */
+  onFailure?: (message: string) => void
+}
+
 /**
  * Spawns DynamoDB Local without waiting for it (the JVM takes ~2 s: tests that need it wait in
  * waitForDynamoDbLocal, the others are not slowed). Output goes to a log file named in errors.
+ * A JVM that dies (a broken JRE, a Java too old for the jar) is noticed at once, not after a timeout.
  */
-export async function spawnDynamoDbLocal(): Promise<DynamoDbLocalProcess> {
-  if (!isOnPath('java')) return { info: { error: JAVA_MISSING_MESSAGE }, stop: async () => {} }
+export async function spawnDynamoDbLocal({ java = process.env.HOOKFERRY_TEST_JAVA || 'java', onFailure }: SpawnDynamoDbLocalOptions = {}): Promise<DynamoDbLocalProcess> {
+  if (!canRun(java)) return { info: { error: java === 'java' ? JAVA_MISSING_MESSAGE : `HOOKFERRY_TEST_JAVA=${java} is not an executable file. ${JAVA_FIX}` }, stop: async () => {} }
   const jar = findDynamoDbLocalJar()
   const port = await freePort()
   const logFile = join(tmpdir(), `hookferry-dynamodb-local-${process.pid}-${port}.log`)
+  const failureFile = `${logFile}.failed`
   const log = openSync(logFile, 'w')
   const args = ['-Xmx256m', `-Djava.library.path=${join(jar, '..', 'DynamoDBLocal_lib')}`, '-jar', jar]
-  const child = spawn('java', [...args, '-inMemory', '-sharedDb', '-disableTelemetry', '-port', String(port)], {
+  const child = spawn(java, [...args, '-inMemory', '-sharedDb', '-disableTelemetry', '-port', String(port)], {
     stdio: ['ignore', log, log],
   })
   closeSync(log)
+  let stopping = false
+  const failed = (what: string): void => {
+    if (stopping || existsSync(failureFile)) return
+    const message = `DynamoDB Local did not start: \`${java}\` ${what} before it answered. What it printed:\n${tailOf(logFile) || '(nothing)'}\n${JAVA_FIX}`
+    writeFileSync(failureFile, message)
+    onFailure?.(message)
+  }
+  child.once('error', (error) => failed(`could not be run (${error.message})`))
+  child.once('exit', (code, signal) => failed(signal ? `was killed by ${signal}` : `exited with code ${code}`))
   const killOnExit = (): void => void child.kill('SIGKILL')
   process.once('exit', killOnExit)
   return {
-    info: { endpoint: `http://127.0.0.1:${port}`, logFile },
+    info: { endpoint: `http://127.0.0.1:${port}`, logFile, failureFile },
     stop: async () => {
+      stopping = true
       process.off('exit', killOnExit)
       await stopChild(child)
       rmSync(logFile, { force: true })
+      rmSync(failureFile, { force: true })
     },
   }
 }
@@ -95,17 +125,21 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer)
 }
 
-let ready: Promise<string> | undefined
+/** One wait per endpoint and worker: the tests of a file share it. */
+const ready = new Map<string, Promise<string>>()
 
-/** The endpoint of the run's DynamoDB Local once it answers (fails with one clear line if it cannot). */
+/** The endpoint of the run's DynamoDB Local once it answers (fails at once, with the cause, if it cannot). */
 export function waitForDynamoDbLocal(info: DynamoDbLocalInfo): Promise<string> {
-  return (ready ??= waitUntilAnswering(info))
+  if ('error' in info) return Promise.reject(new Error(info.error))
+  let waiting = ready.get(info.endpoint)
+  if (!waiting) ready.set(info.endpoint, (waiting = waitUntilAnswering(info)))
+  return waiting
 }
 
-async function waitUntilAnswering(info: DynamoDbLocalInfo): Promise<string> {
-  if ('error' in info) throw new Error(info.error)
+async function waitUntilAnswering(info: Extract<DynamoDbLocalInfo, { endpoint: string }>): Promise<string> {
   const deadline = Date.now() + READY_TIMEOUT_IN_MS
   while (Date.now() < deadline) {
+    if (existsSync(info.failureFile)) throw new Error(readFileSync(info.failureFile, 'utf8'))
     // Any HTTP answer (400 for a bare GET) means the server is up.
     const answered = await fetch(info.endpoint, { signal: AbortSignal.timeout(1_000) }).then(
       () => true,
@@ -114,6 +148,5 @@ async function waitUntilAnswering(info: DynamoDbLocalInfo): Promise<string> {
     if (answered) return info.endpoint
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
-  const logTail = readFileSync(info.logFile, 'utf8').split('\n').slice(-10).join('\n')
-  throw new Error(`DynamoDB Local did not answer on ${info.endpoint} within ${READY_TIMEOUT_IN_MS} ms. Its log:\n${logTail}`)
+  throw new Error(`DynamoDB Local did not answer on ${info.endpoint} within ${READY_TIMEOUT_IN_MS} ms. Its log:\n${tailOf(info.logFile)}`)
 }
