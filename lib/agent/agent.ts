@@ -29,6 +29,7 @@ const RETRY_MAX_DELAY_IN_MS = 30_000
 const MIN_EMPTY_POLL_IN_MS = 1_000
 /** After the grace period, aborted work gets this long to notice before the sinks close. */
 const ABORT_SETTLE_IN_MS = 1_000
+const LOOP_GUARD_PRUNE_INTERVAL_IN_MS = 3_600_000
 /** How long stop() keeps trying to deliver the last acks. */
 const ACK_FLUSH_IN_MS = 10_000
 
@@ -80,6 +81,7 @@ export class Agent {
   #loopGuard: LoopGuard | undefined
   #healthServer: HealthServer | undefined
   #heartbeatTimer: NodeJS.Timeout | undefined
+  #pruneTimer: NodeJS.Timeout | undefined
   #loop: Promise<void> | undefined
   #stopping: Promise<void> | undefined
 
@@ -122,6 +124,8 @@ export class Agent {
     try {
       this.#loopGuard = await asConfigError(`${file}: dataDir: cannot use ${dataDir}`, () => new LoopGuard(dataDir, this.#now))
       this.#sources = await asConfigError(file, () => buildSources(this.config.sources, { http: this.#http, now: this.#now }))
+      this.#pruneLoopGuard()
+      this.#pruneTimer = setInterval(() => this.#pruneLoopGuard(), LOOP_GUARD_PRUNE_INTERVAL_IN_MS).unref()
       if (health) {
         const where = `${file}: health: cannot listen on ${health.host}:${health.port}`
         this.#healthServer = await asConfigError(where, () => startHealthServer({ ...health, health: () => this.health(), metrics: this.metrics }))
@@ -166,7 +170,20 @@ export class Agent {
     this.log.info({ released: released.length }, 'hookferry agent stopped')
   }
 
+  /** Forgets loop-guard hashes older than each source's `loopPrevention.forgetAfterDays`. */
+  #pruneLoopGuard(): void {
+    for (const source of this.#sources.values()) {
+      try {
+        const pruned = this.#loopGuard!.prune(source.name, source.loopPrevention.forgetAfterDays)
+        if (pruned > 0) this.log.info({ source: source.name, pruned }, 'forgot old loop-prevention hashes')
+      } catch (error) {
+        this.log.warn({ source: source.name, error: (error as Error).message }, 'could not prune loop-prevention hashes; will try again')
+      }
+    }
+  }
+
   async #close(): Promise<void> {
+    clearInterval(this.#pruneTimer)
     await this.#healthServer?.close()
     await closeSources(this.#sources)
     this.#loopGuard?.close()

@@ -168,8 +168,13 @@ export const sourceSchema = z.strictObject({
    * This is what stops write-back → webhook → fetch → deliver loops.
    */
   loopPrevention: z._default(
-    z.strictObject({ enabled: z._default(z.boolean(), true), ignoreFields: z._default(z.array(nonEmpty), []) }),
-    { enabled: true, ignoreFields: [] },
+    z.strictObject({
+      enabled: z._default(z.boolean(), true),
+      ignoreFields: z._default(z.array(nonEmpty), []),
+      /** Hashes of records not delivered for this long are forgotten (at most one more delivery of unchanged content then). */
+      forgetAfterDays: z._default(z.number().check(z.gte(1)), 90),
+    }),
+    { enabled: true, ignoreFields: [], forgetAfterDays: 90 },
   ),
   /** Scheduled synchronisation: `list`, `sync`, `originFilter` (see sync/sync-config.ts). */
   ...syncSourceKeys,

@@ -7,19 +7,32 @@ import { loadSqliteQuietly } from '../sqlite/load-sqlite.ts'
 const BUSY_TIMEOUT_IN_MS = 5_000
 export const LOOP_GUARD_FILE = 'loop-guard.sqlite'
 
+/** Whose last delivery a hash is: the source and a fingerprint of where it was delivered. */
+export interface LoopScope {
+  source: string
+  /** Changes when the sink config changes, so a new destination gets every record once. */
+  destination: string
+}
+
+const DAY_IN_MS = 86_400_000
+
 /**
- * Loop prevention for two-way sync (invariant 7). Remembers, per source and record, the hash of
- * the content last delivered (see content-hash.ts). When a webhook comes back because our own
- * write-back changed the record, the fetched content hashes the same (its volatile fields are in
- * `ignoreFields`) and the delivery is skipped, which ends the write-back → webhook → deliver loop.
- * The cloud keeps one request per record in flight (invariant 3), so checks and updates of one
- * record never race.
+ * Loop prevention for two-way sync (invariant 7). Remembers, per source, destination and record,
+ * the hash of the content last delivered (see content-hash.ts). When a webhook comes back because
+ * our own write-back changed the record, the fetched content hashes the same (its volatile fields
+ * are in `ignoreFields`) and the delivery is skipped, which ends the write-back → webhook →
+ * deliver loop. Keyed by destination too: pointing a source at a new sink delivers every record
+ * to it, rather than acking unchanged content that the new sink never saw. Hashes older than a
+ * source's `forgetAfterDays` are pruned (forgetting costs at most one extra delivery of
+ * unchanged content, under the same idempotency key, never a loop). The cloud keeps one request
+ * per record in flight (invariant 3), so checks and updates of one record never race.
  */
 export class LoopGuard {
   readonly #db: sqlite.DatabaseSync
   readonly #select: sqlite.StatementSync
   readonly #upsert: sqlite.StatementSync
   readonly #delete: sqlite.StatementSync
+  readonly #prune: sqlite.StatementSync
   readonly #now: () => number
 
   constructor(dataDir: string, now: () => number = Date.now) {
@@ -33,36 +46,47 @@ export class LoopGuard {
     // agent is killed; a power loss can only roll back the last hashes, which costs one more
     // delivery of unchanged content under the same idempotency key, never a loop.
     this.#db.exec('PRAGMA synchronous = NORMAL')
-    this.#db.exec(`CREATE TABLE IF NOT EXISTS delivered (
+    // The first version kept no destination; its hashes cannot say which sink saw what.
+    this.#db.exec('DROP TABLE IF EXISTS delivered')
+    this.#db.exec(`CREATE TABLE IF NOT EXISTS delivered_to (
       source TEXT NOT NULL,
+      destination TEXT NOT NULL,
       record_key TEXT NOT NULL,
       content_hash TEXT NOT NULL,
       delivered_at TEXT NOT NULL,
-      PRIMARY KEY (source, record_key)
+      PRIMARY KEY (source, destination, record_key)
     ) WITHOUT ROWID`)
-    this.#select = this.#db.prepare('SELECT content_hash FROM delivered WHERE source = ? AND record_key = ?')
+    this.#db.exec('CREATE INDEX IF NOT EXISTS delivered_to_age ON delivered_to (source, delivered_at)')
+    this.#select = this.#db.prepare('SELECT content_hash FROM delivered_to WHERE source = ? AND destination = ? AND record_key = ?')
     this.#upsert = this.#db.prepare(
-      `INSERT INTO delivered (source, record_key, content_hash, delivered_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT (source, record_key) DO UPDATE SET content_hash = excluded.content_hash, delivered_at = excluded.delivered_at`,
+      `INSERT INTO delivered_to (source, destination, record_key, content_hash, delivered_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (source, destination, record_key) DO UPDATE SET content_hash = excluded.content_hash, delivered_at = excluded.delivered_at`,
     )
-    this.#delete = this.#db.prepare('DELETE FROM delivered WHERE source = ? AND record_key = ?')
+    this.#delete = this.#db.prepare('DELETE FROM delivered_to WHERE source = ? AND destination = ? AND record_key = ?')
+    this.#prune = this.#db.prepare('DELETE FROM delivered_to WHERE source = ? AND delivered_at < ?')
     this.#now = now
   }
 
-  /** True when `contentHash` is what was last delivered for this record. */
-  isUnchanged(source: string, recordKey: string, contentHash: string): boolean {
-    const row = this.#select.get(source, recordKey) as { content_hash: string } | undefined
+  /** True when `contentHash` is what was last delivered for this record to this destination. */
+  isUnchanged(scope: LoopScope, recordKey: string, contentHash: string): boolean {
+    const row = this.#select.get(scope.source, scope.destination, recordKey) as { content_hash: string } | undefined
     return row?.content_hash === contentHash
   }
 
   /** Records a successful delivery of this content. */
-  remember(source: string, recordKey: string, contentHash: string): void {
-    this.#upsert.run(source, recordKey, contentHash, new Date(this.#now()).toISOString())
+  remember(scope: LoopScope, recordKey: string, contentHash: string): void {
+    this.#upsert.run(scope.source, scope.destination, recordKey, contentHash, new Date(this.#now()).toISOString())
   }
 
   /** The record was deleted: if it comes back with the same content, deliver it again. */
-  forget(source: string, recordKey: string): void {
-    this.#delete.run(source, recordKey)
+  forget(scope: LoopScope, recordKey: string): void {
+    this.#delete.run(scope.source, scope.destination, recordKey)
+  }
+
+  /** Drops the source's hashes older than `days`; returns how many. */
+  prune(source: string, days: number): number {
+    const cutoff = new Date(this.#now() - days * DAY_IN_MS).toISOString()
+    return Number(this.#prune.run(source, cutoff).changes)
   }
 
   close(): void {

@@ -68,7 +68,7 @@ async function runPipeline(lease: LeaseGrant, source: SourceRuntime, deps: Proce
     // Deletes always go through: the guard only compares contents.
     await source.sink.deliver({ ...identity, op: 'delete', idempotencyKey: idempotencyKey(identity) }, signal)
     const deliveredAt = deps.now()
-    deps.loopGuard.forget(lease.source, recordKey)
+    deps.loopGuard.forget(source.loopScope, recordKey)
     return { outcome: { outcome: 'done', note: 'deleted' }, deliveredAt }
   }
 
@@ -79,7 +79,7 @@ async function runPipeline(lease: LeaseGrant, source: SourceRuntime, deps: Proce
 
   const { enabled, ignoreFields } = source.loopPrevention
   const hash = enabled ? contentHash(delivered, ignoreFields) : undefined
-  if (hash !== undefined && deps.loopGuard.isUnchanged(lease.source, recordKey, hash)) {
+  if (hash !== undefined && deps.loopGuard.isUnchanged(source.loopScope, recordKey, hash)) {
     return { outcome: { outcome: 'done', note: 'unchanged' } }
   }
 
@@ -91,7 +91,7 @@ async function runPipeline(lease: LeaseGrant, source: SourceRuntime, deps: Proce
   if (source.writeBack) await source.writeBack({ record: fetched.record, delivered, request, response: result.response, localKey: result.localKey }, signal)
   // Remembered only once delivery and write-back both succeeded: if the write-back fails, the
   // retry delivers again (same idempotency key, so harmless) and then writes back.
-  if (hash !== undefined) deps.loopGuard.remember(lease.source, recordKey, hash)
+  if (hash !== undefined) deps.loopGuard.remember(source.loopScope, recordKey, hash)
   const reply = lease.mode === 'sync' && result.response ? replyOf(result.response) : undefined
   return { outcome: { outcome: 'done', ...(reply ? { reply } : {}) }, deliveredAt }
 }

@@ -1,9 +1,12 @@
+import { createHash } from 'node:crypto'
 import type { AgentSourceConfig } from './config.ts'
 import { createAuthenticator } from './connectors/auth.ts'
+import { canonicalJson } from './content-hash.ts'
 import type { Connector } from './connectors/connector.ts'
 import { createConnector } from './connectors/index.ts'
 import { compileExpression, type Expression } from './expression.ts'
 import type { HttpClient } from './http-client.ts'
+import type { LoopScope } from './loop-guard.ts'
 import { createSink } from './sinks/index.ts'
 import { groupCommit, type GroupedSink } from './sinks/group-commit.ts'
 import { createTransform, type Transform } from './transform.ts'
@@ -19,7 +22,14 @@ export interface SourceRuntime {
   /** Takes single real-time deliveries (grouped into batches) and sync chunks. */
   sink: GroupedSink
   writeBack?: WriteBack
-  loopPrevention: { enabled: boolean; ignoreFields: string[] }
+  loopPrevention: AgentSourceConfig['loopPrevention']
+  /** The loop guard's key for this source and its sink (see loop-guard.ts). */
+  loopScope: LoopScope
+}
+
+/** A fingerprint of the sink config: a new destination is a new scope. Hashed, so no URL or password is stored. */
+export function destinationOf(deliver: AgentSourceConfig['deliver']): string {
+  return createHash('sha256').update(canonicalJson(deliver)).digest('hex').slice(0, 32)
 }
 
 /** Builds every source of the config; bad expressions or user modules fail here, at start-up, as ConfigErrors. */
@@ -45,6 +55,7 @@ async function buildSource(name: string, config: AgentSourceConfig, deps: { http
     connector: createConnector(config.fetch, { auth: fetchAuth, key: `${key}.fetch`, ...(deps.now ? { now: deps.now } : {}) }),
     sink: groupCommit(await createSink(config.deliver, { http: deps.http, key: `${key}.deliver`, ...(deps.now ? { now: deps.now } : {}) })),
     loopPrevention: config.loopPrevention,
+    loopScope: { source: name, destination: destinationOf(config.deliver) },
   }
   if (config.fetch.version !== undefined) runtime.version = compileExpression(config.fetch.version, `${key}.fetch.version`)
   if (config.transform) runtime.transform = await createTransform(config.transform, `${key}.transform`)

@@ -33,7 +33,7 @@ describe('agent config', () => {
     const stripe = config.sources.stripe!
     expect(stripe.fetch).toMatchObject({ type: 'http', method: 'GET', headers: {}, timeoutMs: 10_000 })
     expect(stripe.deliver).toMatchObject({ type: 'http', method: 'POST', format: 'record', timeoutMs: 10_000 })
-    expect(stripe.loopPrevention).toEqual({ enabled: true, ignoreFields: [] })
+    expect(stripe.loopPrevention).toEqual({ enabled: true, ignoreFields: [], forgetAfterDays: 90 })
   })
 
   it('resolves dataDir, modules and file sinks relative to the config file', () => {

@@ -9,8 +9,10 @@ import { makeLease, tempDir } from './helpers.ts'
 import { buildPipeline, type TestPipeline } from './pipeline.ts'
 
 const pipelines: TestPipeline[] = []
+const cleanups: (() => void)[] = []
 afterEach(async () => {
   await Promise.all(pipelines.splice(0).map((pipeline) => pipeline.close()))
+  for (const cleanup of cleanups.splice(0)) cleanup()
 })
 
 async function pipeline(loopPrevention = '{ ignoreFields: [updated_at, meta.synced_at] }'): Promise<TestPipeline> {
@@ -92,17 +94,50 @@ describe('loop guard', () => {
 
   it('remembers deliveries across restarts (the hashes live in dataDir)', async () => {
     const dir = tempDir()
+    const scope = { source: 'crm', destination: 'd1' }
     try {
       const first = new LoopGuard(dir.path)
-      first.remember('crm', 'crm##1', 'abc')
+      first.remember(scope, 'crm##1', 'abc')
       first.close()
       const second = new LoopGuard(dir.path)
-      expect(second.isUnchanged('crm', 'crm##1', 'abc')).toBe(true)
-      expect(second.isUnchanged('crm', 'crm##1', 'abd')).toBe(false)
+      expect(second.isUnchanged(scope, 'crm##1', 'abc')).toBe(true)
       second.close()
     } finally {
       dir.remove()
     }
+  })
+
+  it('delivers unchanged content again to a new destination: the guard is kept per sink', async () => {
+    const dir = tempDir()
+    cleanups.push(dir.remove)
+    const yaml = (path: string) => `  crm:\n    fetch: { type: payload }\n    deliver: { type: file, path: ${path} }\n`
+    const { buildPipeline: build } = await import('./pipeline.ts')
+    const before = await build(yaml('old.ndjson'), { dataDir: dir.path })
+    await before.run(makeLease({ payload: { id: 1 } }))
+    expect((await before.run(makeLease({ payload: { id: 1 } }))).outcome).toEqual({ outcome: 'done', note: 'unchanged' })
+    await before.close()
+    const after = await build(yaml('new.ndjson'), { dataDir: dir.path })
+    pipelines.push(after)
+    expect((await after.run(makeLease({ payload: { id: 1 } }))).outcome).toEqual({ outcome: 'done' })
+    expect((await after.run(makeLease({ payload: { id: 1 } }))).outcome).toEqual({ outcome: 'done', note: 'unchanged' })
+  })
+
+  it('forgets hashes older than forgetAfterDays, and only those', () => {
+    const dir = tempDir()
+    cleanups.push(dir.remove)
+    let now = Date.parse('2030-01-01T00:00:00Z')
+    const guard = new LoopGuard(dir.path, () => now)
+    const scope = { source: 'crm', destination: 'd1' }
+    guard.remember(scope, 'crm##old', 'h1')
+    now += 40 * 86_400_000
+    guard.remember(scope, 'crm##new', 'h2')
+    guard.remember({ source: 'erp', destination: 'd1' }, 'erp##old', 'h3')
+    now += 20 * 86_400_000
+    expect(guard.prune('crm', 30)).toBe(1)
+    expect(guard.isUnchanged(scope, 'crm##old', 'h1')).toBe(false)
+    expect(guard.isUnchanged(scope, 'crm##new', 'h2')).toBe(true)
+    expect(guard.isUnchanged({ source: 'erp', destination: 'd1' }, 'erp##old', 'h3')).toBe(true)
+    guard.close()
   })
 
   it('records the hash only after a successful delivery', async () => {

@@ -18,9 +18,11 @@ export interface TestPipeline {
   close(): Promise<void>
 }
 
-export async function buildPipeline(sourcesYaml: string, options: { now?: () => number } = {}): Promise<TestPipeline> {
+/** `dataDir`: keep the agent's state in this folder (e.g. to build a second pipeline over the same state). */
+export async function buildPipeline(sourcesYaml: string, options: { now?: () => number; dataDir?: string } = {}): Promise<TestPipeline> {
   const dir = tempDir()
-  const config = parseAgentConfig(`cloud: { url: "http://127.0.0.1:1", token: t }\nsources:\n${sourcesYaml}`, join(dir.path, 'agent.yaml'))
+  const dataDir = options.dataDir ? `dataDir: "${options.dataDir}"\n` : ''
+  const config = parseAgentConfig(`cloud: { url: "http://127.0.0.1:1", token: t }\n${dataDir}sources:\n${sourcesYaml}`, join(dir.path, 'agent.yaml'))
   const http = new HttpClient()
   const now = options.now ?? Date.now
   const sources = await buildSources(config.sources, { http, now })
