@@ -8,6 +8,8 @@ import type { RelayDeps } from '../relay/deps.ts'
 import { discardBodySchema, listRequestsQuerySchema, replayDeadLettersBodySchema } from './admin-api.ts'
 import { authenticateAdmin } from './admin-auth.ts'
 import { describeAgents, discardRequest, listRequests, replayDeadLetters, replayRequest, showRequest } from './admin-service.ts'
+import { deadLetterGroupsQuerySchema, groupDeadLetters } from './dead-letter-groups.ts'
+import { describeOverview } from './overview.ts'
 
 type AdminOperation = (deps: RelayDeps, event: APIGatewayProxyEventV2) => Promise<unknown>
 
@@ -28,6 +30,8 @@ export const ADMIN_OPERATIONS: Readonly<Record<string, AdminOperation>> = {
   'POST /admin/v1/requests/{id}/discard': (deps, event) => discardRequest(deps, idOf(event), jsonBodyOf(event, discardBodySchema).reason),
   'POST /admin/v1/dead-letters/replay': (deps, event) => replayDeadLetters(deps, jsonBodyOf(event, replayDeadLettersBodySchema)),
   'GET /admin/v1/agents': (deps) => describeAgents(deps),
+  'GET /admin/v1/overview': (deps) => describeOverview(deps),
+  'GET /admin/v1/dead-letters': (deps, event) => groupDeadLetters(deps, queryParamsOf(event, deadLetterGroupsQuerySchema).source),
 }
 
 /** The admin API (one function, several routes): admin token, then the operation named by the route key. */

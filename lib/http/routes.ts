@@ -27,4 +27,6 @@ export const ROUTES: readonly RouteSpec[] = [
   { route: 'POST /admin/v1/requests/{id}/discard', fn: 'admin', timeoutSeconds: 29 },
   { route: 'POST /admin/v1/dead-letters/replay', fn: 'admin', timeoutSeconds: 29 },
   { route: 'GET /admin/v1/agents', fn: 'admin', timeoutSeconds: 29 },
+  { route: 'GET /admin/v1/overview', fn: 'admin', timeoutSeconds: 29 },
+  { route: 'GET /admin/v1/dead-letters', fn: 'admin', timeoutSeconds: 29 },
 ]
