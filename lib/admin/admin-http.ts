@@ -10,6 +10,8 @@ import { authenticateAdmin } from './admin-auth.ts'
 import { describeAgents, discardRequest, listRequests, replayDeadLetters, replayRequest, showRequest } from './admin-service.ts'
 import { deadLetterGroupsQuerySchema, groupDeadLetters } from './dead-letter-groups.ts'
 import { describeOverview } from './overview.ts'
+import { listRunsQuerySchema, resetSyncBodySchema, startSyncBodySchema } from './sync-api.ts'
+import { cancelRun, describeSyncs, listRuns, resetSync, showRun, startSync } from './sync-admin.ts'
 
 type AdminOperation = (deps: RelayDeps, event: APIGatewayProxyEventV2) => Promise<unknown>
 
@@ -21,6 +23,7 @@ function queryParamsOf<T extends z.ZodMiniType>(event: APIGatewayProxyEventV2, s
 }
 
 const idOf = (event: APIGatewayProxyEventV2): string => event.pathParameters?.id ?? ''
+const jobOf = (event: APIGatewayProxyEventV2): [string, string] => [event.pathParameters?.source ?? '', event.pathParameters?.job ?? '']
 
 /** Every admin operation by API Gateway route key; lib/http/routes.ts lists the same keys with fn "admin". */
 export const ADMIN_OPERATIONS: Readonly<Record<string, AdminOperation>> = {
@@ -32,6 +35,12 @@ export const ADMIN_OPERATIONS: Readonly<Record<string, AdminOperation>> = {
   'GET /admin/v1/agents': (deps) => describeAgents(deps),
   'GET /admin/v1/overview': (deps) => describeOverview(deps),
   'GET /admin/v1/dead-letters': (deps, event) => groupDeadLetters(deps, queryParamsOf(event, deadLetterGroupsQuerySchema).source),
+  'GET /admin/v1/syncs': (deps) => describeSyncs(deps),
+  'POST /admin/v1/syncs/{source}/{job}/start': (deps, event) => startSync(deps, ...jobOf(event), jsonBodyOf(event, startSyncBodySchema)),
+  'POST /admin/v1/syncs/{source}/{job}/reset': (deps, event) => resetSync(deps, ...jobOf(event), jsonBodyOf(event, resetSyncBodySchema)),
+  'GET /admin/v1/runs': (deps, event) => listRuns(deps, queryParamsOf(event, listRunsQuerySchema)),
+  'GET /admin/v1/runs/{id}': (deps, event) => showRun(deps, idOf(event)),
+  'POST /admin/v1/runs/{id}/cancel': (deps, event) => cancelRun(deps, idOf(event)),
 }
 
 /** The admin API (one function, several routes): admin token, then the operation named by the route key. */

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini'
 import { unknownRootFields, unknownRootMessage } from '../expressions/root-paths.ts'
+import { syncJobsSchema } from './sync-jobs.ts'
 import './zod.ts'
 
 /**
@@ -134,6 +135,8 @@ export const sourceSchema = z.strictObject({
   maxAttempts: z._default(z.number().check(z.int(), z.gte(1), z.lte(100)), 10),
   /** How long a delivery id is remembered for dedupe. */
   dedupeSeconds: z._default(z.number().check(z.int(), z.gte(60)), 86_400),
+  /** Scheduled sync runs of this source (lib/config/sync-jobs.ts): name → schedule, mode, lag. */
+  jobs: syncJobsSchema,
 })
 export type SourceConfig = z.infer<typeof sourceSchema>
 

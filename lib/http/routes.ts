@@ -20,6 +20,7 @@ export const ROUTES: readonly RouteSpec[] = [
   { route: 'POST /agent/v1/ack', fn: 'agent-ack', timeoutSeconds: 15 },
   { route: 'POST /agent/v1/extend', fn: 'agent-extend', timeoutSeconds: 15 },
   { route: 'POST /agent/v1/heartbeat', fn: 'agent-heartbeat', timeoutSeconds: 10 },
+  { route: 'POST /agent/v1/checkpoint', fn: 'agent-checkpoint', timeoutSeconds: 15 },
   // Admin API: one function (functions/admin.ts) serves every /admin/v1 route, so one timeout for all.
   { route: 'GET /admin/v1/requests', fn: 'admin', timeoutSeconds: 29 },
   { route: 'GET /admin/v1/requests/{id}', fn: 'admin', timeoutSeconds: 29 },
@@ -29,4 +30,10 @@ export const ROUTES: readonly RouteSpec[] = [
   { route: 'GET /admin/v1/agents', fn: 'admin', timeoutSeconds: 29 },
   { route: 'GET /admin/v1/overview', fn: 'admin', timeoutSeconds: 29 },
   { route: 'GET /admin/v1/dead-letters', fn: 'admin', timeoutSeconds: 29 },
+  { route: 'GET /admin/v1/syncs', fn: 'admin', timeoutSeconds: 29 },
+  { route: 'POST /admin/v1/syncs/{source}/{job}/start', fn: 'admin', timeoutSeconds: 29 },
+  { route: 'POST /admin/v1/syncs/{source}/{job}/reset', fn: 'admin', timeoutSeconds: 29 },
+  { route: 'GET /admin/v1/runs', fn: 'admin', timeoutSeconds: 29 },
+  { route: 'GET /admin/v1/runs/{id}', fn: 'admin', timeoutSeconds: 29 },
+  { route: 'POST /admin/v1/runs/{id}/cancel', fn: 'admin', timeoutSeconds: 29 },
 ]

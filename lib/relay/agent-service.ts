@@ -6,6 +6,8 @@ import { sendWorkMessages } from './ingest.ts'
 import { decodeLease, encodeLease, type LeaseRef } from './lease-token.ts'
 import { decodeWorkMessage } from './queue-message.ts'
 import { decideClaim, decideExtend, decideFinish, decideRelease, decideRetry, type FinishResult } from './record-machine.ts'
+import { syncGrantOf } from './sync/run-state.ts'
+import { lagSecondsOf } from './sync/sync-service.ts'
 import type { RelayRequest } from './types.ts'
 
 /** The queue hides a leased message a little longer than the ledger lease, so a redelivery finds the lease expired. */
@@ -50,7 +52,7 @@ async function claimMessage(deps: RelayDeps, agentId: string, leaseSeconds: numb
   const leaseId = deps.newId()
   const now = deps.now()
   const claim = await deps.ledger.mutateRecord(work.recordKey, [work.requestId], (snapshot) =>
-    decideClaim(snapshot, { requestId: work.requestId, leaseId, agentId, leaseSeconds, now, nextRequestId: deps.newId() }),
+    decideClaim(snapshot, { requestId: work.requestId, leaseId, agentId, leaseSeconds, now, nextRequestId: deps.newId(), lagSecondsOf: lagSecondsOf(deps.config) }),
   )
   switch (claim.status) {
     case 'claimed':
@@ -72,6 +74,7 @@ async function claimMessage(deps: RelayDeps, agentId: string, leaseSeconds: numb
 
 function toGrant(request: RelayRequest, ref: LeaseRef): LeaseGrant {
   const last = request.events.at(-1)
+  const sync = syncGrantOf(request)
   return {
     lease: encodeLease(ref),
     requestId: request.id,
@@ -86,6 +89,7 @@ function toGrant(request: RelayRequest, ref: LeaseRef): LeaseGrant {
     leaseExpiresAt: request.lease!.expiresAt,
     mode: request.mode,
     ...(request.payload === undefined ? {} : { payload: request.payload }),
+    ...(sync ? { sync } : {}),
   }
 }
 
@@ -107,7 +111,7 @@ async function ackOne(deps: RelayDeps, agentId: string, ack: AckItem): Promise<A
   const result: FinishResult = await deps.ledger.mutateRecord(ref.recordKey, [ref.requestId], (snapshot) => {
     switch (ack.outcome) {
       case 'done':
-        return decideFinish(snapshot, { ...common, outcome: 'done', ...(ack.reply ? { reply: ack.reply } : {}), ...(ack.note ? { note: ack.note } : {}) })
+        return decideFinish(snapshot, { ...common, outcome: 'done', ...(ack.reply ? { reply: ack.reply } : {}), ...(ack.note ? { note: ack.note } : {}), ...(ack.sync ? { sync: ack.sync } : {}) })
       case 'fail':
         return decideFinish(snapshot, { ...common, outcome: 'fail', error: ack.error })
       case 'retry': {
@@ -116,7 +120,7 @@ async function ackOne(deps: RelayDeps, agentId: string, ack: AckItem): Promise<A
         return decideRetry(snapshot, { ...common, error: ack.error, delaySeconds: Math.min(delaySeconds, MAX_DELAY_IN_SECONDS) })
       }
       case 'release':
-        return decideRelease(snapshot, common)
+        return decideRelease(snapshot, { ...common, ...(ack.delaySeconds === undefined ? {} : { delaySeconds: Math.min(ack.delaySeconds, MAX_DELAY_IN_SECONDS) }), ...(ack.error ? { error: ack.error } : {}) })
     }
   })
   if (result.status === 'lease_lost') return { lease: ack.lease, requestId: ref.requestId, status: 'lease_lost' }

@@ -1,5 +1,7 @@
 import type { RecordMutation, RecordSnapshot } from '../ports/ledger.ts'
 import { iso, keepLast, recordPointingAt } from './record-state.ts'
+import type { SyncProgress } from './agent-api.ts'
+import { applyProgress, isSyncRun, jobAfterRun, reclaimTriggers, stampRunEnd, startRun } from './sync/run-state.ts'
 import {
   MAX_EVENTS_KEPT,
   MAX_HISTORY_KEPT,
@@ -105,6 +107,8 @@ export interface ClaimInput {
   now: Date
   /** Id for a follow-up request, used only if the request is dead-lettered with events pending. */
   nextRequestId: string
+  /** Sync runs: the job's lag (seconds), which fixes the run's upper bound at its first lease. */
+  lagSecondsOf?: (source: string, job: string) => number
 }
 
 export type ClaimResult =
@@ -117,8 +121,9 @@ export type ClaimResult =
   | { status: 'exhausted'; next?: RelayRequest }
 
 /** An agent received the request's message: lease it, unless the ledger says otherwise. */
-export function decideClaim(snapshot: RecordSnapshot, input: ClaimInput): RecordMutation<ClaimResult> {
+export function decideClaim(stored: RecordSnapshot, input: ClaimInput): RecordMutation<ClaimResult> {
   const { requestId, now } = input
+  const snapshot = runClaimView(stored, requestId)
   const request = snapshot.requests.get(requestId)
   if (!request || (request.state !== 'queued' && request.state !== 'leased')) return { result: { status: 'gone' } }
 
@@ -149,13 +154,24 @@ export function decideClaim(snapshot: RecordSnapshot, input: ClaimInput): Record
     ...(lastError ? { lastError } : {}),
   }
   delete leased.nextAttemptAt
-  const record: RecordState = {
+  const processing: RecordState = {
     ...(snapshot.record ?? recordPointingAt(snapshot, request.source, request.recordKey, 'processing', request.id, now)),
     state: 'processing',
     requestId: request.id,
     updatedAt: iso(now),
   }
-  return { record, requests: [leased], result: { status: 'claimed', request: leased } }
+  // A sync run's first lease fixes what it reads; afterwards this is a no-op.
+  const started = startRun(leased, processing, now, input.lagSecondsOf?.(request.source, request.recordId) ?? 0)
+  return { record: started.record, requests: [started.request], result: { status: 'claimed', request: started.request } }
+}
+
+/** The snapshot as a sync run's claim sees it: triggers a retry folded into a started run wait for one more run. */
+function runClaimView(snapshot: RecordSnapshot, requestId: string): RecordSnapshot {
+  const request = snapshot.requests.get(requestId)
+  if (!request || !isSyncRun(request) || snapshot.record?.requestId !== requestId) return snapshot
+  const reclaimed = reclaimTriggers(request, snapshot.record)
+  if (reclaimed.request === request) return snapshot
+  return { record: reclaimed.record, requests: new Map(snapshot.requests).set(requestId, reclaimed.request) }
 }
 
 export type LeaseCheck = { ok: true; request: RelayRequest } | { ok: false }
@@ -185,7 +201,7 @@ export type FinishResult =
 /** The agent finished: done (optionally with a sync reply), or failed for good. */
 export function decideFinish(
   snapshot: RecordSnapshot,
-  input: FinishInput & ({ outcome: 'done'; reply?: SyncReply; note?: string } | { outcome: 'fail'; error: ErrorSummary }),
+  input: FinishInput & ({ outcome: 'done'; reply?: SyncReply; note?: string; sync?: SyncProgress } | { outcome: 'fail'; error: ErrorSummary }),
 ): RecordMutation<FinishResult> {
   const check = checkLease(snapshot, input.requestId, input.leaseId, input.agentId)
   if (!check.ok) return { result: { status: 'lease_lost' } }
@@ -199,6 +215,7 @@ export function decideFinish(
       updatedAt: iso(now),
       expiresAt: Math.floor(now.getTime() / 1000) + input.retentionSeconds,
       ...(input.reply ? { reply: input.reply } : {}),
+      ...(request.sync && input.sync ? { sync: applyProgress(request.sync, input.sync, false) } : {}),
     }
     return finishRecord(snapshot, done, now, (next) => ({ status: 'ok', request: done, ...(next ? { next } : {}) }), input)
   }
@@ -232,14 +249,22 @@ export function decideRetry(
   })
 }
 
-/** The agent gives the lease back unworked (shutting down): the attempt does not count. */
-export function decideRelease(snapshot: RecordSnapshot, input: Omit<FinishInput, 'retentionSeconds' | 'nextRequestId'>): RecordMutation<FinishResult> {
+/**
+ * The agent gives the lease back without counting the attempt: it is shutting down, or the far
+ * side is unavailable (an outage is not the record's fault). With `delaySeconds`, it waits that long.
+ */
+export function decideRelease(
+  snapshot: RecordSnapshot,
+  input: Omit<FinishInput, 'retentionSeconds' | 'nextRequestId'> & { delaySeconds?: number; error?: ErrorSummary },
+): RecordMutation<FinishResult> {
   const check = checkLease(snapshot, input.requestId, input.leaseId, input.agentId)
   if (!check.ok) return { result: { status: 'lease_lost' } }
   const { request } = check
+  const delayed = input.delaySeconds ? { nextAttemptAt: new Date(input.now.getTime() + input.delaySeconds * 1000).toISOString() } : {}
   return requeue(snapshot, request, input.now, {
-    history: closeAttempt(request, 'released', input.now),
+    history: closeAttempt(request, 'released', input.now, input.error),
     attempts: Math.max(request.attempts - 1, 0),
+    ...delayed,
   })
 }
 
@@ -322,13 +347,14 @@ function requeue(snapshot: RecordSnapshot, request: RelayRequest, now: Date, cha
  * The request ended (done or dead). If events arrived while it was processing, exactly one
  * follow-up request is created for them; otherwise the record goes idle.
  */
-function finishRecord<R>(
-  snapshot: RecordSnapshot,
-  ended: RelayRequest,
+export function finishRecord<R>(
+  stored: RecordSnapshot,
+  endedRequest: RelayRequest,
   now: Date,
   toResult: (next: RelayRequest | undefined) => R,
   input?: { nextRequestId: string; retentionSeconds?: number },
 ): RecordMutation<R> {
+  const { snapshot, ended } = endRun(stored, endedRequest, now)
   const record = snapshot.record
   const owned = record?.requestId === ended.id
   if (owned && record.dirty && record.pendingEvents.length > 0 && input) {
@@ -352,7 +378,16 @@ function finishRecord<R>(
   if (!owned) return { requests: [ended], result: toResult(undefined) }
   const idle: RecordState = {
     ...recordPointingAt(snapshot, ended.source, ended.recordKey, 'idle', ended.id, now),
-    ...(input?.retentionSeconds ? { expiresAt: Math.floor(now.getTime() / 1000) + input.retentionSeconds } : {}),
+    // A sync job's record holds its watermark: it never expires.
+    ...(input?.retentionSeconds && !isSyncRun(ended) ? { expiresAt: Math.floor(now.getTime() / 1000) + input.retentionSeconds } : {}),
   }
   return { record: idle, requests: [ended], result: toResult(undefined) }
+}
+
+/** A sync run's end moves its job's state (last run; the watermark when done), which every record written below carries. */
+function endRun(snapshot: RecordSnapshot, ended: RelayRequest, now: Date): { snapshot: RecordSnapshot; ended: RelayRequest } {
+  const record = snapshot.record
+  if (!isSyncRun(ended) || !record || record.requestId !== ended.id) return { snapshot, ended }
+  const stamped = stampRunEnd(ended, now)
+  return { snapshot: { ...snapshot, record: { ...record, job: jobAfterRun(record.job ?? {}, stamped, now) } }, ended: stamped }
 }

@@ -65,14 +65,24 @@ export interface SyncRunState {
   errors: RunError[]
   startedAt?: string
   finishedAt?: string
+  /** Who asked for the run (`schedule`, `catch-up`, `admin`), from its first trigger. */
+  trigger?: string
+  /** Triggers the run took when it started; later ones wait for one more run. */
+  triggers?: number
+  /** Checkpoints (committed chunks) so far. */
+  chunks?: number
+  /** false once the agent said the source is read in no particular order (promote only at the end). */
+  promote?: boolean
 }
 
 /** A job's state, on its RecordState (`record.job`). */
 export interface SyncJobState {
   /** Where the next incremental run starts; promoted only after commits. */
   watermark?: Watermark
-  /** When the watermark last moved (for the watermark-lag alert). */
+  /** When the watermark last moved, or a complete run confirmed it (for the watermark-lag alert). */
   watermarkAt?: string
+  /** When the scheduler first saw the job (the lag alert's start before any run completed). */
+  firstSeenAt?: string
   /** The schedule slot last turned into a run (catch-up creates one run for all missed slots). */
   lastScheduledAt?: string
   /** Full runs started by the schedule (for `fullEvery`). */
