@@ -30,7 +30,8 @@ export function onClientError(log: Log, timeouts: { requestTimeoutMs: number; he
     // A request already answered (a 413 while its body is discarded) or whose answer is under way
     // must not get a second status line; Node's own default handler checks the same field.
     const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage
-    if (socket.writable && !isDiscarding(socket) && !inFlight?.headersSent) {
+    const clientGone = error.code === 'ECONNRESET' || error.code === 'EPIPE'
+    if (!clientGone && socket.writable && !isDiscarding(socket) && !inFlight?.headersSent) {
       const result = answerFor(error, timeouts)
       const body = String(result.body)
       const head = [`HTTP/1.1 ${result.statusCode} ${STATUS_CODES[result.statusCode!]}`, 'connection: close', 'content-type: application/json', `content-length: ${Buffer.byteLength(body)}`]

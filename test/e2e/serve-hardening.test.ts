@@ -89,16 +89,16 @@ const writeAllChunked = (socket: Socket): void => {
 const errorLines = (serve: HookferryProcess) => serve.logs.filter((line) => line.level >= 50)
 
 describe('hookferry serve: bodies over the limit', () => {
-  it('answers every one of 90 concurrent oversized uploads (declared, chunked, write-all-first) with the 413 JSON error', async () => {
+  it('answers every one of 60 concurrent oversized uploads (declared, chunked, write-all-first) with the 413 JSON error', async () => {
     const { serve, url } = await startServe()
     const answers = await Promise.all([
-      ...Array.from({ length: 30 }, () => fetchOversized(url, false)),
-      ...Array.from({ length: 30 }, () => fetchOversized(url, true)),
-      ...Array.from({ length: 30 }, async () => answerOf((await rawExchange(url, writeAllChunked)).received)),
+      ...Array.from({ length: 20 }, () => fetchOversized(url, false)),
+      ...Array.from({ length: 20 }, () => fetchOversized(url, true)),
+      ...Array.from({ length: 20 }, async () => answerOf((await rawExchange(url, writeAllChunked)).received)),
     ])
     const tally: Record<string, number> = {}
     for (const answer of answers) tally[answer] = (tally[answer] ?? 0) + 1
-    expect(tally).toEqual({ '413 request.body_too_large': 90 })
+    expect(tally).toEqual({ '413 request.body_too_large': 60 })
     expect(errorLines(serve)).toEqual([])
   })
 
@@ -139,9 +139,17 @@ describe('hookferry serve: clients that never finish', () => {
     for (const cut of [halfBody, halfHeaders]) {
       expect(answerOf(cut.received)).toBe('408 request.timeout')
       expect(cut.closedAfterMs).toBeGreaterThanOrEqual(900)
-      expect(cut.closedAfterMs).toBeLessThan(3_000)
+      // Node checks every 250 ms here; the rest is slack for a loaded machine (the default would be 30 s, Node's own 300 s).
+      expect(cut.closedAfterMs).toBeLessThan(4_000)
     }
     await serve.waitForLog('a debug line for the cut-off client', (line) => line.level === 20 && line.msg === 'client connection failed' && line.code === 'ERR_HTTP_REQUEST_TIMEOUT')
+    expect(errorLines(serve)).toEqual([])
+  })
+
+  it('answers a request that is not HTTP with a 400 JSON error and closes the connection', async () => {
+    const { serve, url } = await startServe()
+    const garbage = await rawExchange(url, (socket) => socket.write('HELLO THERE\r\n\r\n'))
+    expect(answerOf(garbage.received)).toBe('400 request.malformed')
     expect(errorLines(serve)).toEqual([])
   })
 
