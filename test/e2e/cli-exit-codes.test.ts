@@ -89,7 +89,7 @@ describe('hookferry exit codes', () => {
     const { configFile } = await startCloud(scope)
     const event = await hookferry(['send', '--config', configFile, '--source', 'crm', '--event', 'crm.updated'])
     expect(event.code).toBe(2)
-    expectOneLine(event.stderr, /--event: the hmac scheme of source "crm" has no event header/)
+    expectOneLine(event.stderr, /--event: source "crm" uses the hmac scheme, and it has no provider event header: .* --header name:value/)
 
     const noFile = await hookferry(['send', '--config', configFile, '--source', 'crm', '--file', join(dir, 'nope.json')])
     expect(noFile.code).toBe(2)

@@ -15,6 +15,13 @@ export const EVENT_HEADERS: Partial<Record<VerifyScheme, string>> = {
   shopify: 'x-shopify-topic',
 }
 
+/** Where the other providers put the event name, for the refusal of --event. */
+const EVENT_IN_BODY: Partial<Record<VerifyScheme, string>> = {
+  stripe: 'Stripe\'s "type"',
+  slack: '"event.type"',
+  'standard-webhooks': '"type"',
+}
+
 export interface SendOptions {
   config: string
   source: string
@@ -44,11 +51,9 @@ export async function sendWebhook(options: SendOptions, io: CliIo = processIo): 
   if (!source) throw new HookferryError('cli.unknown_source', `${options.config}: sources: no source named "${options.source}" (have: ${Object.keys(config.sources).join(', ') || 'none'})`, { statusCode: 400 })
   const eventHeader = EVENT_HEADERS[source.verify.scheme]
   if (options.event !== undefined && eventHeader === undefined) {
-    throw new HookferryError(
-      'cli.usage',
-      `--event: the ${source.verify.scheme} scheme of source "${options.source}" has no event header (its event is in the body, e.g. "type"); put the event in the body, or set a header with --header name:value`,
-      { statusCode: 400 },
-    )
+    const where = EVENT_IN_BODY[source.verify.scheme]
+    const why = where ? `its provider names the event in the body (${where})` : 'it has no provider event header'
+    throw new HookferryError('cli.usage', `--event: source "${options.source}" uses the ${source.verify.scheme} scheme, and ${why}: put the event in the body, or send your own header with --header name:value`, { statusCode: 400 })
   }
   let raw: Buffer
   try {
