@@ -147,6 +147,9 @@ export const agentCredentialSchema = z.strictObject({
 })
 export type AgentCredential = z.infer<typeof agentCredentialSchema>
 
+/** How long `hookferry serve` waits for a request's headers when limits.headersTimeoutMs is not set. */
+export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000
+
 export const serverConfigSchema = z.strictObject({
   sources: z.record(
     z.string().check(z.regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'source names use lower-case letters, digits, "_" and "-"')),
@@ -162,16 +165,16 @@ export const serverConfigSchema = z.strictObject({
         maxBodyBytes: z._default(z.number().check(z.int(), z.gte(1024), z.lte(6 * 1024 * 1024)), 1024 * 1024),
         /** `hookferry serve` only: a request (headers and body) not fully received in this time is cut off with a 408. */
         requestTimeoutMs: z._default(z.number().check(z.int(), z.gte(1_000), z.lte(300_000)), 30_000),
-        /** `hookferry serve` only: the same for the request's headers alone; at most requestTimeoutMs. */
-        headersTimeoutMs: z._default(z.number().check(z.int(), z.gte(1_000), z.lte(300_000)), 10_000),
+        /** `hookferry serve` only: the same for the request's headers alone. Default DEFAULT_HEADERS_TIMEOUT_MS (10 s), or requestTimeoutMs if shorter. */
+        headersTimeoutMs: z.optional(z.number().check(z.int(), z.gte(1_000), z.lte(300_000))),
       })
       .check(
-        z.refine((limits) => limits.headersTimeoutMs <= limits.requestTimeoutMs, {
+        z.refine((limits) => limits.headersTimeoutMs === undefined || limits.headersTimeoutMs <= limits.requestTimeoutMs, {
           message: 'headersTimeoutMs must not exceed requestTimeoutMs (the headers are part of the request)',
           path: ['headersTimeoutMs'],
         }),
       ),
-    { maxBodyBytes: 1024 * 1024, requestTimeoutMs: 30_000, headersTimeoutMs: 10_000 },
+    { maxBodyBytes: 1024 * 1024, requestTimeoutMs: 30_000 },
   ),
   lease: z._default(
     z.strictObject({

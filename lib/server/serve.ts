@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { extname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda'
-import type { ServerConfig } from '../config/server-config.ts'
+import { DEFAULT_HEADERS_TIMEOUT_MS, type ServerConfig } from '../config/server-config.ts'
 import { errorResponse } from '../http/error-response.ts'
 import { ROUTES } from '../http/routes.ts'
 import { silentLog, type Log } from '../relay/deps.ts'
@@ -64,7 +64,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const repair = await loadFunction('repair')
   const deadLetter = await loadFunction('dead-letter')
 
-  const { requestTimeoutMs, headersTimeoutMs } = options.config.limits
+  const { requestTimeoutMs } = options.config.limits
+  const headersTimeoutMs = Math.min(options.config.limits.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS, requestTimeoutMs)
   const handle = async (request: IncomingMessage, response: ServerResponse, expectsContinue: boolean): Promise<void> => {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname
     if (request.method === 'GET' && path === '/healthz') return writeResult(response, { statusCode: 200, headers: { 'content-type': 'application/json' }, body: '{"ok":true}' })

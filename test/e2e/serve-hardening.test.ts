@@ -2,6 +2,8 @@ import { writeFileSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { serverConfigSchema } from '../../lib/config/server-config.ts'
+import { parseWithSchema } from '../../lib/config/zod.ts'
 import { spawnHookferry, type HookferryProcess } from '../support/processes.ts'
 import { useTestScope, type TestScope } from '../support/test-scope.ts'
 import { eventually } from '../support/wait.ts'
@@ -130,8 +132,15 @@ describe('hookferry serve: bodies over the limit', () => {
 })
 
 describe('hookferry serve: clients that never finish', () => {
-  it('cuts off a client that sends half its body within limits.requestTimeoutMs, with a 408 JSON error', async () => {
-    const { serve, url } = await startServe({ requestTimeoutMs: 1_000, headersTimeoutMs: 1_000 })
+  it('refuses a headersTimeoutMs longer than requestTimeoutMs, naming the key', () => {
+    const parse = (limits: Record<string, number>) => () => parseWithSchema(serverConfigSchema, { sources: {}, limits }, 'hookferry.yaml')
+    expect(parse({ requestTimeoutMs: 5_000, headersTimeoutMs: 6_000 })).toThrow('hookferry.yaml: limits.headersTimeoutMs: headersTimeoutMs must not exceed requestTimeoutMs')
+    // Unset, the headers timeout follows a shorter request timeout instead of refusing it.
+    expect(parse({ requestTimeoutMs: 5_000 })).not.toThrow()
+  })
+
+  it('cuts off a client that sends half its body or half its headers within limits.requestTimeoutMs, with a 408 JSON error', async () => {
+    const { serve, url } = await startServe({ requestTimeoutMs: 1_000 })
     const [halfBody, halfHeaders] = await Promise.all([
       rawExchange(url, (socket) => socket.write(`${head(['content-length: 100'])}{"record":`)),
       rawExchange(url, (socket) => socket.write('POST /hooks/forms HTTP/1.1\r\nhost: localhost\r\n')),
