@@ -10,24 +10,15 @@ import { registerServeCommand } from './commands/serve.ts'
 import { registerTokenCommand } from './commands/token.ts'
 import { packageVersion } from '../version.ts'
 
-/** Where the CLI writes; tests pass their own. */
-export interface ProgramOutput {
-  writeOut(text: string): void
-  writeErr(text: string): void
-}
-
-const processOutput: ProgramOutput = { writeOut: (text) => process.stdout.write(text), writeErr: (text) => process.stderr.write(text) }
-
 /**
  * Builds the hookferry command line. Commander's own errors (unknown option, invalid or missing
  * option value) are thrown, not exited on, and print as `hookferry: <what went wrong>` with the
  * command's help hint on the same line: `main` then exits 2 like any other usage error.
  */
-export function createProgram(output: ProgramOutput = processOutput): Command {
-  // Set before the subcommands are added: they inherit both settings.
+export function createProgram(): Command {
+  // Set before the subcommands are added, so they inherit it.
   const program = new Command('hookferry')
     .exitOverride()
-    .configureOutput({ writeOut: output.writeOut, writeErr: output.writeErr })
     .description('Carry SaaS webhooks to on-premise systems through an outbound-only agent.')
     .version(packageVersion())
   registerServeCommand(program)
@@ -49,12 +40,12 @@ export function createProgram(output: ProgramOutput = processOutput): Command {
  * Runs the CLI. Every failure goes through here: one `hookferry: …` line per problem on stderr,
  * then exit 2 (usage, config, bad input) or 1 (the server refused or failed, or was unreachable).
  */
-export async function main(argv: string[], output: ProgramOutput = processOutput): Promise<void> {
+export async function main(argv: string[]): Promise<void> {
   try {
-    await createProgram(output).parseAsync(argv)
+    await createProgram().parseAsync(argv)
   } catch (error) {
     const { exitCode, lines } = describeFailure(error)
-    for (const line of lines) output.writeErr(`hookferry: ${line}\n`)
+    for (const line of lines) console.error(`hookferry: ${line}`)
     process.exit(exitCode)
   }
 }
