@@ -96,6 +96,10 @@ export default $config({
     // Repairs stuck states (queued requests whose message was never sent, expired leases) and emits the
     // agent-silence and backlog metrics the alarms below watch.
     new sst.aws.CronV2('Repair', { schedule: 'rate(1 minute)', function: fn('functions/repair.handler', 55) })
+    // Turns the sync jobs' due cron slots (server config `jobs`, read with croner in each job's time
+    // zone) into runs. Its own function, not part of Repair: a long repair sweep or a failing alert
+    // check must not delay or skip a slot. A run starts within a minute of its slot.
+    new sst.aws.CronV2('SyncSchedule', { schedule: 'rate(1 minute)', function: fn('functions/sync-schedule.handler', 30) })
 
     const alerts = new sst.aws.SnsTopic('Alerts')
     const alarm = (name: string, args: aws.cloudwatch.MetricAlarmArgs) =>
@@ -124,6 +128,16 @@ export default $config({
       comparisonOperator: 'GreaterThanThreshold',
       threshold: Number(process.env.HOOKFERRY_BACKLOG_ALARM_SECONDS ?? 900),
       evaluationPeriods: 2,
+      treatMissingData: 'notBreaching',
+    })
+    alarm('SyncStalledAlarm', {
+      ...custom,
+      alarmDescription: 'A sync job\'s watermark has not moved for more than its alertAfterIntervals schedule intervals',
+      metricName: 'SyncJobsStalled',
+      comparisonOperator: 'GreaterThanThreshold',
+      threshold: 0,
+      evaluationPeriods: 2,
+      // Emitted every minute by Repair (0 without jobs); a stopped watchdog is AgentSilentAlarm's to report.
       treatMissingData: 'notBreaching',
     })
     alarm('DeadLettersAlarm', {

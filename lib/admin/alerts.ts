@@ -1,5 +1,6 @@
 import type { RelayDeps } from '../relay/deps.ts'
 import { measureBacklog, newestHeartbeat, secondsBetween } from './backlog.ts'
+import { checkSyncLag, type StalledMemory } from './sync-alerts.ts'
 
 /**
  * What AgentSilentSeconds reports when no agent has ever sent a heartbeat: far above any sane
@@ -11,6 +12,7 @@ export const SILENT_SECONDS_WHEN_NO_AGENT = 365 * 86_400
 export interface AlertMemory {
   agentSilent?: boolean
   backlogOld?: boolean
+  syncStalled?: StalledMemory
 }
 
 export interface AlertReport {
@@ -20,6 +22,8 @@ export interface AlertReport {
   /** Firing now: silence or backlog age above its config.alerts threshold. */
   agentSilent: boolean
   backlogOld: boolean
+  /** Sync jobs ("source/job") whose watermark has not moved for their alertAfterIntervals. */
+  syncJobsStalled: string[]
 }
 
 // One process (the embedded server, or one Lambda container) remembers its own last state.
@@ -59,6 +63,7 @@ export async function checkAlerts(deps: RelayDeps, memory: AlertMemory = process
   }
   memory.agentSilent = agentSilent
   memory.backlogOld = backlogOld
+  const syncs = await checkSyncLag(deps, (memory.syncStalled ??= {}))
 
   return {
     agentSilentSeconds,
@@ -66,5 +71,6 @@ export async function checkAlerts(deps: RelayDeps, memory: AlertMemory = process
     oldestWaitingRequestAgeSeconds: backlog.oldestWaitingAgeSeconds,
     agentSilent,
     backlogOld,
+    syncJobsStalled: syncs.stalled,
   }
 }

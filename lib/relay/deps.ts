@@ -13,7 +13,8 @@ export interface Log {
 /** Counters and gauges (Powertools metrics/EMF on AWS; in-process locally). */
 export interface Metrics {
   count(name: string, value?: number, dimensions?: Record<string, string>): void
-  gauge(name: string, value: number, unit?: 'Seconds' | 'Count'): void
+  /** With dimensions (e.g. a sync job's source and name) the value is its own series. */
+  gauge(name: string, value: number, unit?: 'Seconds' | 'Count', dimensions?: Record<string, string>): void
 }
 
 /** Everything the relay core needs; the runtime (AWS or embedded) builds it once. */

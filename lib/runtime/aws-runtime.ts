@@ -29,7 +29,12 @@ export function createAwsRuntime(env: NodeJS.ProcessEnv = process.env): Runtime 
     log,
     metrics: {
       count: (name, value = 1) => metrics.addMetric(name, MetricUnit.Count, value),
-      gauge: (name, value, unit = 'Count') => metrics.addMetric(name, unit === 'Seconds' ? MetricUnit.Seconds : MetricUnit.Count, value),
+      gauge: (name, value, unit = 'Count', dimensions) => {
+        // EMF gives every metric of one flush the same dimensions: a per-job series is flushed on its own.
+        const target = dimensions ? metrics.singleMetric() : metrics
+        for (const [key, dimension] of Object.entries(dimensions ?? {})) target.addDimension(key, dimension)
+        target.addMetric(name, unit === 'Seconds' ? MetricUnit.Seconds : MetricUnit.Count, value)
+      },
     },
     flush: () => metrics.publishStoredMetrics(),
     now: () => new Date(),

@@ -7,6 +7,7 @@ import { DEFAULT_HEADERS_TIMEOUT_MS, type ServerConfig } from '../config/server-
 import { errorResponse } from '../http/error-response.ts'
 import { ROUTES } from '../http/routes.ts'
 import { silentLog, type Log } from '../relay/deps.ts'
+import { startScheduleTimer } from '../relay/sync/schedule-timer.ts'
 import { installRuntime } from '../runtime/runtime.ts'
 import { compileRoute, localContext, toApiGatewayEvent, writeResult, type CompiledRoute } from './api-gateway-event.ts'
 import { jsonError, onClientError } from './client-errors.ts'
@@ -137,6 +138,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const repairTimer = setInterval(() => {
     repair({}, localContext('repair', 60)).catch((error: unknown) => options.log.error('repair sweep failed', { error: String(error) }))
   }, REPAIR_INTERVAL_IN_MS)
+  const stopSchedule = startScheduleTimer(runtime)
   const sweepTimer = setInterval(() => {
     try {
       runtime.ledger.sweepExpired()
@@ -153,6 +155,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       shutdown.abort()
       clearInterval(repairTimer)
       clearInterval(sweepTimer)
+      await stopSchedule()
       await new Promise<void>((resolve) => {
         server.close(() => resolve())
         server.closeIdleConnections()
