@@ -19,6 +19,7 @@ import { LoopGuard } from './loop-guard.ts'
 import { AgentMetrics } from './metrics.ts'
 import { processRequest } from './process-request.ts'
 import { buildSources, closeSources, type SourceRuntime } from './source-runtime.ts'
+import { runSync } from './sync/run-sync.ts'
 import { WorkPool } from './work-pool.ts'
 
 const HEARTBEAT_INTERVAL_IN_MS = 15_000
@@ -99,7 +100,10 @@ export class Agent {
     this.#pool = new WorkPool({
       concurrency: config.concurrency,
       leaseSeconds,
-      process: (lease, signal) => processRequest(lease, { sources: this.#sources, loopGuard: this.#loopGuard!, log, now }, signal),
+      process: (lease, signal) =>
+        lease.sync
+          ? runSync(lease, { sources: this.#sources, loopGuard: this.#loopGuard!, checkpoint: (request, abort) => client.checkpoint(request, abort), log, now }, signal)
+          : processRequest(lease, { sources: this.#sources, loopGuard: this.#loopGuard!, log, now }, signal),
       extender: new LeaseExtender({ client, log, intervalMs: options.extendIntervalMs ?? (leaseSeconds * 1000) / 2, leaseSeconds }),
       acks: this.#acks,
       log,

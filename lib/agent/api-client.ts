@@ -2,6 +2,8 @@ import {
   AGENT_API_PREFIX,
   type AckItem,
   type AckResponse,
+  type CheckpointRequest,
+  type CheckpointResponse,
   type ExtendRequest,
   type ExtendResponse,
   type HeartbeatRequest,
@@ -20,7 +22,7 @@ const PULL_MARGIN_IN_MS = 10_000
 
 /**
  * Typed client of the Agent API v1 (lib/relay/agent-api.ts): POST {base}/agent/v1/pull | ack |
- * extend | heartbeat with the agent's bearer token. Failures are AgentErrors: retryable for
+ * extend | checkpoint | heartbeat with the agent's bearer token. Failures are AgentErrors: retryable for
  * network trouble, 408/429/5xx (with Retry-After); not retryable for a rejected token
  * (`agent.token_rejected`) or a rejected call (`agent.cloud_rejected`, a bug on one side).
  */
@@ -48,6 +50,11 @@ export class AgentApiClient {
 
   extend(leases: ExtendRequest['leases']): Promise<ExtendResponse> {
     return this.#call<ExtendResponse>('extend', { leases }, REQUEST_TIMEOUT_IN_MS)
+  }
+
+  /** A sync run committed a chunk: records its progress (lease_lost: stop working on the run). */
+  checkpoint(request: CheckpointRequest, signal?: AbortSignal): Promise<CheckpointResponse> {
+    return this.#call<CheckpointResponse>('checkpoint', request, REQUEST_TIMEOUT_IN_MS, signal)
   }
 
   heartbeat(request: HeartbeatRequest): Promise<HeartbeatResponse> {

@@ -1,6 +1,7 @@
 import { dirname, resolve } from 'node:path'
 import { loadYamlConfig, parseYamlConfig } from '../config/load-yaml.ts'
 import { agentConfigSchema, type AgentConfig, type AgentSourceConfig } from './config.ts'
+import { resolveSyncPaths } from './sync/sync-config.ts'
 
 /** A validated agent config whose relative paths are resolved against the config file's folder. */
 export type LoadedAgentConfig = AgentConfig & {
@@ -31,7 +32,7 @@ function resolvePaths(config: AgentConfig, file: string): LoadedAgentConfig {
 function resolveSourcePaths(source: AgentSourceConfig, baseDir: string): AgentSourceConfig {
   const { transform, deliver } = source
   return {
-    ...source,
+    ...resolveSyncPaths(source, baseDir),
     ...(transform?.module ? { transform: { ...transform, module: resolve(baseDir, transform.module) } } : {}),
     deliver:
       deliver.type === 'file' ? { ...deliver, path: resolve(baseDir, deliver.path) }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { MAX_LEASE_IN_SECONDS, type LeaseGrant } from '../relay/agent-api.ts'
+import { MAX_LEASE_IN_SECONDS, type LeaseGrant, type SyncProgress } from '../relay/agent-api.ts'
 import type { ErrorSummary, SyncReply } from '../relay/types.ts'
 import { recordKeyOf } from '../relay/types.ts'
 import { contentHash } from './content-hash.ts'
@@ -17,7 +17,7 @@ const MAX_ERROR_MESSAGE_CHARS = 1000
 
 /** The ack for one lease (the Agent API's AckItem without the lease token). */
 export type RequestOutcome =
-  | { outcome: 'done'; note?: string; reply?: SyncReply }
+  | { outcome: 'done'; note?: string; reply?: SyncReply; sync?: SyncProgress }
   | { outcome: 'retry'; delaySeconds?: number; error: ErrorSummary }
   | { outcome: 'fail'; error: ErrorSummary }
 
@@ -72,6 +72,8 @@ async function runPipeline(lease: LeaseGrant, source: SourceRuntime, deps: Proce
     return { outcome: { outcome: 'done', note: 'deleted' }, deliveredAt }
   }
 
+  // Two-way sync: our own change coming back (sources.<name>.originFilter) is not delivered again.
+  if (source.originFilter && (await source.originFilter(fetched.record)) === false) return { outcome: { outcome: 'done', note: 'own change' } }
   const version = source.version ? await source.version(fetched.record) : undefined
   const versionText = version === undefined || version === null ? undefined : typeof version === 'string' ? version : JSON.stringify(version)
   const delivered = source.transform ? await source.transform(fetched.record, request) : fetched.record
@@ -108,7 +110,8 @@ function contextOf(lease: LeaseGrant): TransformContext {
   }
 }
 
-function outcomeOf(error: AgentError): RequestOutcome {
+/** The ack for a failure: `fail` when retrying cannot help, else `retry` (after the far side's Retry-After when known). */
+export function outcomeOf(error: AgentError): RequestOutcome {
   const summary = { code: error.code, message: error.message.slice(0, MAX_ERROR_MESSAGE_CHARS) }
   if (!error.retryable) return { outcome: 'fail', error: summary }
   if (error.retryAfterSeconds === undefined) return { outcome: 'retry', error: summary }

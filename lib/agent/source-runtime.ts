@@ -9,11 +9,12 @@ import type { HttpClient } from './http-client.ts'
 import type { LoopScope } from './loop-guard.ts'
 import { createSink } from './sinks/index.ts'
 import { groupCommit, type GroupedSink } from './sinks/group-commit.ts'
+import { buildSyncParts, type SyncParts } from './sync/sync-source.ts'
 import { createTransform, type Transform } from './transform.ts'
 import { createWriteBack, type WriteBack } from './write-back.ts'
 
-/** One configured source, ready to work: its connector, transform, sink and write-back. */
-export interface SourceRuntime {
+/** One configured source, ready to work: its connector, transform, sink and write-back (and list, for sync runs). */
+export interface SourceRuntime extends SyncParts {
   name: string
   connector: Connector
   /** Gives the record's version (part of the idempotency key). */
@@ -64,6 +65,7 @@ async function buildSource(name: string, config: AgentSourceConfig, deps: { http
     const auth = config.writeBack.auth ? createAuthenticator(config.writeBack.auth, deps.http, deps.now) : fetchAuth
     runtime.writeBack = createWriteBack(config.writeBack, { auth, key: `${key}.writeBack`, ...(deps.now ? { now: deps.now } : {}) })
   }
+  Object.assign(runtime, await buildSyncParts(config, { key, auth: fetchAuth, connector: runtime.connector, sink: runtime.sink, http: deps.http, ...(deps.now ? { now: deps.now } : {}) }))
   return runtime
 }
 

@@ -1,4 +1,4 @@
-import type { Delivery, DeliveryOutcome, Sink, SinkResult } from './sink.ts'
+import { optionalCapabilities, type Delivery, type DeliveryOutcome, type Sink, type SinkResult } from './sink.ts'
 
 /** Deliveries grouped into one batch at most (a database sink writes one transaction per batch). */
 export const DEFAULT_MAX_BATCH = 100
@@ -44,6 +44,7 @@ export function groupCommit(sink: Sink, { maxBatch = DEFAULT_MAX_BATCH }: { maxB
   }
 
   return {
+    ...optionalCapabilities(sink),
     deliverBatch: (deliveries, signal) => sink.deliverBatch(deliveries, signal),
     close: async () => {
       await writing

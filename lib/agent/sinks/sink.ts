@@ -53,6 +53,29 @@ export interface Sink {
   deliverBatch(deliveries: readonly Delivery[], signal?: AbortSignal): Promise<DeliveryOutcome[]>
   /** Finishes pending writes and releases resources. */
   close(): Promise<void>
+  /** Full refresh (database sinks): deletes or soft-deletes what no delivery of run `runId` touched; returns how many. Called only after a complete, error-free full run. */
+  deleteNotSeenInRun?(runId: string, signal?: AbortSignal): Promise<number>
+  /** Runs a statement in the sink's database (a sync job's `afterRun`), `params` bound in order. */
+  execute?(statement: string, params: readonly unknown[], signal?: AbortSignal): Promise<void>
+  /** The sink's reject table (database sinks): records a sync run gave up on. */
+  rejects?: { record(rejects: readonly SinkReject[], signal?: AbortSignal): Promise<void> }
+}
+
+/** A record a sync run gave up on, for a reject table. */
+export interface SinkReject {
+  delivery: Delivery
+  error: { code: string; message: string }
+  /** ISO time. */
+  at: string
+}
+
+/** The optional capabilities of `sink`, bound to it, for wrappers (group commit) to pass on. */
+export function optionalCapabilities(sink: Sink): Pick<Sink, 'deleteNotSeenInRun' | 'execute' | 'rejects'> {
+  return {
+    ...(sink.deleteNotSeenInRun ? { deleteNotSeenInRun: sink.deleteNotSeenInRun.bind(sink) } : {}),
+    ...(sink.execute ? { execute: sink.execute.bind(sink) } : {}),
+    ...(sink.rejects ? { rejects: sink.rejects } : {}),
+  }
 }
 
 /** A sink built from a one-at-a-time function: a batch is delivered concurrently, each delivery on its own. */

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { AckItem, ExtendRequest, HeartbeatRequest, LeaseGrant, PullRequest } from '../../../lib/relay/agent-api.ts'
+import type { AckItem, CheckpointRequest, CheckpointResponse, ExtendRequest, HeartbeatRequest, LeaseGrant, PullRequest } from '../../../lib/relay/agent-api.ts'
 import { makeLease } from './helpers.ts'
 
 export interface FakeCloud {
@@ -11,6 +11,10 @@ export interface FakeCloud {
   acks: AckItem[]
   extends: ExtendRequest['leases']
   heartbeats: HeartbeatRequest[]
+  /** Sync runs' checkpoints, with when each arrived (epoch ms). */
+  checkpoints: (CheckpointRequest & { receivedAt: number })[]
+  /** What checkpoints answer (default ok); `lease_lost` tells the run to stop. */
+  checkpointStatus: CheckpointResponse['status']
   /** Queues a request; the next pull hands it out. Returns the grant. */
   enqueue(overrides?: Partial<LeaseGrant>): LeaseGrant
   /** Answer every call with this status and an error body until set back to undefined (e.g. 503 with Retry-After). */
@@ -21,7 +25,7 @@ export interface FakeCloud {
 }
 
 /**
- * A small in-memory Agent API v1 (POST /agent/v1/pull | ack | extend | heartbeat) on a real
+ * A small in-memory Agent API v1 (POST /agent/v1/pull | ack | extend | checkpoint | heartbeat) on a real
  * HTTP server: bearer-token check, long-polled pulls, and a record of every call.
  */
 export async function startFakeCloud(options: { token?: string } = {}): Promise<FakeCloud> {
@@ -34,7 +38,9 @@ export async function startFakeCloud(options: { token?: string } = {}): Promise<
     acks: [] as AckItem[],
     extends: [] as ExtendRequest['leases'],
     heartbeats: [] as HeartbeatRequest[],
+    checkpoints: [] as (CheckpointRequest & { receivedAt: number })[],
   }
+  let checkpointStatus: CheckpointResponse['status'] = 'ok'
 
   const send = (response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     if (response.destroyed) return
@@ -89,6 +95,10 @@ export async function startFakeCloud(options: { token?: string } = {}): Promise<
           send(response, 200, { results: leases.map((item) => ({ lease: item.lease, status: 'ok', leaseExpiresAt: new Date(Date.now() + item.seconds * 1000).toISOString() })) })
           return
         }
+        case '/agent/v1/checkpoint':
+          cloud.checkpoints.push({ ...(body as unknown as CheckpointRequest), receivedAt: Date.now() })
+          send(response, 200, { status: checkpointStatus })
+          return
         case '/agent/v1/heartbeat':
           cloud.heartbeats.push(body as unknown as HeartbeatRequest)
           send(response, 200, { agentId: 'test-agent', serverTime: new Date().toISOString() })
@@ -104,6 +114,12 @@ export async function startFakeCloud(options: { token?: string } = {}): Promise<
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     token,
     ...cloud,
+    get checkpointStatus() {
+      return checkpointStatus
+    },
+    set checkpointStatus(status) {
+      checkpointStatus = status
+    },
     enqueue(overrides = {}) {
       const grant = makeLease(overrides)
       queue.push(grant)
