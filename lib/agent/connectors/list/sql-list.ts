@@ -60,7 +60,7 @@ const mysqlDialect: Dialect = {
   asText: (expression) => `CAST(${expression} AS CHAR)`,
   // MySQL does not use an index for row-value comparisons; the expanded form it does.
   after: (cursor, key, next) => ({ sql: `(${cursor} > ${next()} OR (${cursor} = ${next()} AND ${key} > ${next()}))`, values: (a, b) => [a, a, b] }),
-  until: (iso) => new Date(iso).toISOString().replace('T', ' ').replace('Z', ''),
+  until: (iso) => mysqlUtc(iso),
   retryable: (error) => {
     const { errno, fatal, sqlState } = error as { errno?: unknown; fatal?: unknown; sqlState?: unknown }
     return fatal === true || sqlState === undefined || (typeof errno === 'number' && MYSQL_TRANSIENT.has(errno))
@@ -159,4 +159,10 @@ function recordOfRow(row: Record<string, unknown>): ListedRecord {
 function sqlFailure(error: unknown, dialect: Dialect, what: string): AgentError {
   const message = `${what}: ${(error as Error)?.message ?? String(error)}`
   return dialect.retryable(error) ? retryableError('agent.list_failed', message, { cause: error }) : permanentError('agent.list_failed', message, { cause: error })
+}
+
+/** ISO time as MySQL's UTC DATETIME text, sub-millisecond digits kept (a Date would drop them). */
+function mysqlUtc(iso: string): string {
+  const utc = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d(?:\.\d+)?)(?:Z|[+-]00:?00)$/i.exec(iso)
+  return utc ? `${utc[1]} ${utc[2]}` : new Date(iso).toISOString().replace('T', ' ').replace('Z', '')
 }
