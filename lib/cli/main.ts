@@ -3,6 +3,7 @@ import { describeFailure } from './cli-errors.ts'
 import { registerAdminAgentCommands } from './commands/admin-agents.ts'
 import { registerAdminDeadLetterCommands } from './commands/admin-dead-letters.ts'
 import { registerAdminRequestCommands } from './commands/admin-requests.ts'
+import { registerAdminSyncCommands } from './commands/admin-syncs.ts'
 import { registerAgentCommand } from './commands/agent.ts'
 import { registerDemoCommand } from './commands/demo.ts'
 import { registerSendCommand } from './commands/send.ts'
@@ -29,6 +30,7 @@ export function createProgram(): Command {
   registerAdminRequestCommands(program)
   registerAdminDeadLetterCommands(program)
   registerAdminAgentCommands(program)
+  registerAdminSyncCommands(program)
   for (const command of [program, ...program.commands]) {
     const help = command === program ? 'hookferry --help' : `hookferry ${command.name()} --help`
     command.configureOutput({ outputError: (text, write) => write(`hookferry: ${text.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')} (see "${help}")\n`) })
