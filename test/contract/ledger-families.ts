@@ -4,6 +4,7 @@ import { DynamoLedger } from '../../lib/ports/aws/dynamo-ledger.ts'
 import type { Ledger } from '../../lib/ports/ledger.ts'
 import { SqliteLedger } from '../../lib/ports/local/sqlite-ledger.ts'
 import { createDynamoTable, FAKE_AWS, openTempSqlite } from '../support/emulators.ts'
+import { selectedFamilies } from '../support/families.ts'
 
 /** A clock the test moves by hand (TTL and dedupe windows without waiting). */
 export interface TestClock {
@@ -35,7 +36,7 @@ export interface LedgerFamily {
   create(): Promise<LedgerHarness>
 }
 
-export const ledgerFamilies: LedgerFamily[] = [
+export const ledgerFamilies: LedgerFamily[] = selectedFamilies([
   {
     name: 'aws (DynamoDB Local)',
     create: async () => {
@@ -73,4 +74,4 @@ export const ledgerFamilies: LedgerFamily[] = [
       }
     },
   },
-]
+])

@@ -3,6 +3,7 @@ import { SqsWorkQueue } from '../../lib/ports/aws/sqs-queue.ts'
 import { SqliteWorkQueue } from '../../lib/ports/local/sqlite-queue.ts'
 import type { WorkQueue } from '../../lib/ports/queue.ts'
 import { FAKE_AWS, openTempSqlite, startSqs, uniqueName } from '../support/emulators.ts'
+import { selectedFamilies } from '../support/families.ts'
 
 /** One adapter family of the work queue, set up fresh for each test. */
 export interface QueueHarness {
@@ -24,7 +25,7 @@ export interface QueueFamily {
 
 const MAX_RECEIVE_COUNT = 2
 
-export const queueFamilies: QueueFamily[] = [
+export const queueFamilies: QueueFamily[] = selectedFamilies([
   {
     name: 'aws (SQS on fauxqs)',
     create: async () => {
@@ -64,4 +65,4 @@ export const queueFamilies: QueueFamily[] = [
       }
     },
   },
-]
+])

@@ -12,6 +12,7 @@ import { noMetrics, silentLog, type RelayDeps } from '../../lib/relay/deps.ts'
 import { ingestWebhook } from '../../lib/relay/ingest.ts'
 import { signWebhook } from '../../lib/sources/sign.ts'
 import { createDynamoTable, openTempSqlite, startSqs } from '../support/emulators.ts'
+import { selectedFamilies } from '../support/families.ts'
 
 /**
  * The relay's invariants (1–3) through the real core, on both adapter families: the same
@@ -47,7 +48,7 @@ const deps = (ledger: RelayDeps['ledger'], queue: WorkQueue): RelayDeps => ({
   random: Math.random,
 })
 
-const families: Family[] = [
+const families: Family[] = selectedFamilies([
   {
     name: 'aws (fauxqs + DynamoDB Local)',
     create: async () => {
@@ -70,7 +71,7 @@ const families: Family[] = [
       }
     },
   },
-]
+])
 
 const webhook = (body: Record<string, unknown>) => {
   const rawBody = Buffer.from(JSON.stringify({ delivery: randomUUID(), event: 'updated', ...body }))
