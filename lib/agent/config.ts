@@ -198,6 +198,18 @@ export const agentConfigSchema = z.strictObject({
   dataDir: z._default(nonEmpty, './.hookferry-agent'),
   /** Local health endpoint: `/healthz` and Prometheus `/metrics`. Off unless a port is given (0: any free port). */
   health: z.optional(
+  /**
+   * Circuit breaking per SaaS API and per destination: after `failureThreshold` outages in a row
+   * (refused, reset, timed out, 429/502/503/504, database connection lost) the far side's work is
+   * held without spending attempts, and one request probes every `probeIntervalSeconds`.
+   */
+  circuitBreaker: z._default(
+    z.strictObject({
+      failureThreshold: z._default(z.number().check(z.int(), z.gte(1), z.lte(1000)), 3),
+      probeIntervalSeconds: z._default(z.number().check(z.gte(0.1), z.lte(3600)), 5),
+    }),
+    { failureThreshold: 3, probeIntervalSeconds: 5 },
+  ),
     z.strictObject({
       host: z._default(nonEmpty, '127.0.0.1'),
       port: z.number().check(z.int(), z.gte(0), z.lte(65_535)),

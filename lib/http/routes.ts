@@ -36,4 +36,7 @@ export const ROUTES: readonly RouteSpec[] = [
   { route: 'GET /admin/v1/runs', fn: 'admin', timeoutSeconds: 29 },
   { route: 'GET /admin/v1/runs/{id}', fn: 'admin', timeoutSeconds: 29 },
   { route: 'POST /admin/v1/runs/{id}/cancel', fn: 'admin', timeoutSeconds: 29 },
+  // The dashboard's static files (functions/dashboard.ts); the page then calls the admin API.
+  { route: 'GET /ui', fn: 'dashboard', timeoutSeconds: 10, memoryMB: 256 },
+  { route: 'GET /ui/{proxy+}', fn: 'dashboard', timeoutSeconds: 10, memoryMB: 256 },
 ]

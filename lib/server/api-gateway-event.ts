@@ -13,9 +13,10 @@ export function compileRoute(routeKey: string): CompiledRoute {
   const [method, pattern] = routeKey.split(' ') as [string, string]
   const names: string[] = []
   const regex = new RegExp(
-    `^${pattern.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, (_m, name: string) => {
+    `^${pattern.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)(\\\+)?\}/g, (_m, name: string, greedy?: string) => {
       names.push(name)
-      return '([^/]+)'
+      // {name+} is API Gateway's greedy parameter: the rest of the path, slashes included.
+      return greedy ? '(.*)' : '([^/]+)'
     })}$`,
   )
   return {

@@ -1,0 +1,41 @@
+import { ApiError } from './api.ts'
+import { h } from './dom.ts'
+
+/** What a screen gets from the shell. */
+export interface ViewContext {
+  /** The screen's own element (inside <main>). */
+  root: HTMLElement
+  /** Path parameters, e.g. the request id of #/requests/{id}. */
+  params: Record<string, string>
+  /** The query of the hash route (#/requests?state=dead): filters live there, so a view can be linked. */
+  query: URLSearchParams
+  /** Runs `refresh` now and every `ms` while this screen is shown (skipped while the tab is hidden). */
+  poll(ms: number, refresh: () => Promise<void>): void
+  /** Says something to screen readers (and shows it in the status line). */
+  announce(message: string): void
+  /** True once the user left this screen: late answers are dropped. */
+  readonly gone: boolean
+}
+
+export type View = (context: ViewContext) => void
+
+/** A hash link that keeps the token out of the URL (only the route and filters are there). */
+export const link = (href: string, text: string, props: Record<string, string> = {}) => h('a', { href, ...props }, text)
+
+/** An error as a screen shows it: what failed and the server's own words. */
+export function errorBox(what: string, error: unknown): HTMLElement {
+  const detail = error instanceof ApiError ? `${error.message} (${error.code})` : String(error)
+  return h('div', { class: 'error', role: 'alert' }, h('strong', {}, what), ' ', detail)
+}
+
+/** A request state as a badge: text and colour, never colour alone. */
+export function stateBadge(state: string): HTMLElement {
+  return h('span', { class: `badge state-${state}` }, state)
+}
+
+/** Builds #/path?query from filters, leaving empty ones out. */
+export function hashOf(path: string, filters: Record<string, string | undefined>): string {
+  const query = new URLSearchParams()
+  for (const [name, value] of Object.entries(filters)) if (value) query.set(name, value)
+  return `#${path}${query.size > 0 ? `?${query}` : ''}`
+}
