@@ -7,6 +7,7 @@ import { ConfigError } from '../errors.ts'
 import { MAX_PULL_BATCH } from '../relay/agent-api.ts'
 import { fullJitterDelaySeconds } from '../relay/backoff.ts'
 import { AckBatcher } from './ack-batcher.ts'
+import { Breakers } from './breakers.ts'
 import { AgentApiClient } from './api-client.ts'
 import { CloudContact } from './cloud-contact.ts'
 import { isAgentError } from './errors.ts'
@@ -67,6 +68,8 @@ export class Agent {
   readonly config: LoadedAgentConfig
   readonly log: Logger
   readonly metrics = new AgentMetrics()
+  /** Circuit breakers per SaaS API and per destination (see breakers.ts). */
+  readonly breakers: Breakers
   /** Where /healthz and /metrics are served, when `health` is configured. */
   healthUrl: string | undefined
 
@@ -92,6 +95,7 @@ export class Agent {
     const now = (this.#now = options.now ?? Date.now)
     const log = (this.log = options.logger ?? createAgentLogger({ level: config.log.level, ...(options.logDestination ? { destination: options.logDestination } : {}) }))
     const { leaseSeconds, pollWaitSeconds } = config.cloud
+    this.breakers = new Breakers({ settings: { ...config.circuitBreaker, maxHeld: Math.max(1, config.concurrency - 1) }, log, metrics: this.metrics, now })
     this.#http = new HttpClient({ ...(options.fetch ? { fetch: options.fetch } : {}), ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}) })
     const client = (this.#client = new AgentApiClient({ baseUrl: config.cloud.url, token: config.cloud.token, http: this.#http, now }))
     const heartbeatMs = options.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_IN_MS
@@ -103,7 +107,7 @@ export class Agent {
       process: (lease, signal) =>
         lease.sync
           ? runSync(lease, { sources: this.#sources, loopGuard: this.#loopGuard!, checkpoint: (request, abort) => client.checkpoint(request, abort), log, now }, signal)
-          : processRequest(lease, { sources: this.#sources, loopGuard: this.#loopGuard!, log, now }, signal),
+          : processRequest(lease, { sources: this.#sources, loopGuard: this.#loopGuard!, log, now, breakers: this.breakers }, signal),
       extender: new LeaseExtender({ client, log, intervalMs: options.extendIntervalMs ?? (leaseSeconds * 1000) / 2, leaseSeconds }),
       acks: this.#acks,
       log,
@@ -204,6 +208,7 @@ export class Agent {
     let failures = 0
     while (!signal.aborted) {
       await this.#pool.freeSlot(signal)
+      await this.breakers.beforePull(signal)
       if (signal.aborted) break
       const startedAt = performance.now()
       try {
@@ -238,7 +243,8 @@ export class Agent {
 
   async #heartbeat(): Promise<void> {
     try {
-      await this.#client.heartbeat({ version: this.#options.version ?? packageVersion(), hostname: this.#options.hostname ?? hostname(), inFlight: this.#pool.size })
+      const breakers = this.breakers.statuses().filter((breaker) => breaker.state !== 'closed')
+      await this.#client.heartbeat({ version: this.#options.version ?? packageVersion(), hostname: this.#options.hostname ?? hostname(), inFlight: this.#pool.size, breakers })
       this.#contact.succeeded()
     } catch (error) {
       this.#contact.failed((error as Error).message)

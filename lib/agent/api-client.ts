@@ -6,7 +6,7 @@ import {
   type CheckpointResponse,
   type ExtendRequest,
   type ExtendResponse,
-  type HeartbeatRequest,
+  type HeartbeatBody,
   type HeartbeatResponse,
   type PullRequest,
   type PullResponse,
@@ -57,7 +57,7 @@ export class AgentApiClient {
     return this.#call<CheckpointResponse>('checkpoint', request, REQUEST_TIMEOUT_IN_MS, signal)
   }
 
-  heartbeat(request: HeartbeatRequest): Promise<HeartbeatResponse> {
+  heartbeat(request: HeartbeatBody): Promise<HeartbeatResponse> {
     return this.#call<HeartbeatResponse>('heartbeat', request, REQUEST_TIMEOUT_IN_MS)
   }
 

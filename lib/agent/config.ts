@@ -3,6 +3,7 @@ import * as z from 'zod/mini'
 import '../config/zod.ts'
 import { unknownRootFields, unknownRootMessage } from '../expressions/root-paths.ts'
 import { MAX_LEASE_IN_SECONDS, MAX_PULL_WAIT_IN_SECONDS } from '../relay/agent-api.ts'
+import { mysqlDeliverSchema, postgresDeliverSchema } from './sinks/sql/sql-config.ts'
 import { syncSourceKeys } from './sync/sync-config.ts'
 
 /**
@@ -136,6 +137,9 @@ export const deliverSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('file'), path: nonEmpty }),
   /** Call your own function `(delivery, context) => void | {status, headers, body}`; throwing retries unless the error has `retryable: false`. */
   z.strictObject({ type: z.literal('module'), ...moduleRef }),
+  /** Upsert into a PostgreSQL / MySQL-or-MariaDB table (see lib/agent/sinks/sql/sql-config.ts). */
+  postgresDeliverSchema,
+  mysqlDeliverSchema,
 ])
 export type DeliverConfig = z.infer<typeof deliverSchema>
 
@@ -194,10 +198,6 @@ export const agentConfigSchema = z.strictObject({
   }),
   /** Requests worked on at the same time. */
   concurrency: z._default(z.number().check(z.int(), z.gte(1), z.lte(256)), 4),
-  /** Where the agent keeps its state (loop-prevention hashes). */
-  dataDir: z._default(nonEmpty, './.hookferry-agent'),
-  /** Local health endpoint: `/healthz` and Prometheus `/metrics`. Off unless a port is given (0: any free port). */
-  health: z.optional(
   /**
    * Circuit breaking per SaaS API and per destination: after `failureThreshold` outages in a row
    * (refused, reset, timed out, 429/502/503/504, database connection lost) the far side's work is
@@ -210,6 +210,10 @@ export const agentConfigSchema = z.strictObject({
     }),
     { failureThreshold: 3, probeIntervalSeconds: 5 },
   ),
+  /** Where the agent keeps its state (loop-prevention hashes). */
+  dataDir: z._default(nonEmpty, './.hookferry-agent'),
+  /** Local health endpoint: `/healthz` and Prometheus `/metrics`. Off unless a port is given (0: any free port). */
+  health: z.optional(
     z.strictObject({
       host: z._default(nonEmpty, '127.0.0.1'),
       port: z.number().check(z.int(), z.gte(0), z.lte(65_535)),

@@ -8,22 +8,34 @@ import { HookferryError } from '../errors.ts'
 export class AgentError extends HookferryError {
   readonly retryable: boolean
   readonly retryAfterSeconds: number | undefined
+  /**
+   * The far side itself is unavailable (refused, reset, timed out, 502/503/504, 429, database
+   * connection lost), whatever the record: an outage, not the record's fault. Such failures do
+   * not spend the record's attempts; they feed the circuit breakers (circuit-breaker.ts).
+   */
+  readonly outage: boolean
 
   constructor(
     code: string,
     message: string,
-    options: { retryable: boolean; retryAfterSeconds?: number; cause?: unknown; statusCode?: number },
+    options: { retryable: boolean; retryAfterSeconds?: number; cause?: unknown; statusCode?: number; outage?: boolean },
   ) {
     super(code, message, { statusCode: options.statusCode ?? 502, cause: options.cause })
     this.name = 'AgentError'
     this.retryable = options.retryable
     this.retryAfterSeconds = options.retryAfterSeconds
+    this.outage = options.retryable && (options.outage ?? false)
   }
 }
 
 /** Something worth retrying: the far side is down, slow or rate limiting. */
-export function retryableError(code: string, message: string, options: { retryAfterSeconds?: number; cause?: unknown } = {}): AgentError {
+export function retryableError(code: string, message: string, options: { retryAfterSeconds?: number; cause?: unknown; outage?: boolean } = {}): AgentError {
   return new AgentError(code, message, { ...options, retryable: true })
+}
+
+/** The far side is unavailable (see AgentError.outage): retried without spending the record's attempts. */
+export function outageError(code: string, message: string, options: { retryAfterSeconds?: number; cause?: unknown } = {}): AgentError {
+  return new AgentError(code, message, { ...options, retryable: true, outage: true })
 }
 
 /** Something retrying cannot fix: the request is dead-lettered with this message (and can be replayed). */

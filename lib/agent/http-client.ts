@@ -1,5 +1,5 @@
 import { EnvHttpProxyAgent, fetch as undiciFetch, type Dispatcher } from 'undici'
-import { retryableError } from './errors.ts'
+import { outageError, retryableError } from './errors.ts'
 
 export interface FetchInit {
   method: string
@@ -71,8 +71,8 @@ export class HttpClient {
       return { status: response.status, headers, text: await response.text() }
     } catch (error) {
       if (request.signal?.aborted) throw retryableError('agent.aborted', `${label} aborted (agent stopping)`, { cause: error })
-      if (timeout.aborted) throw retryableError('agent.timeout', `${label} timed out after ${request.timeoutMs} ms`, { cause: error })
-      throw retryableError('agent.network_error', `${label} failed: ${networkReason(error)}`, { cause: error })
+      if (timeout.aborted) throw outageError('agent.timeout', `${label} timed out after ${request.timeoutMs} ms`, { cause: error })
+      throw outageError('agent.network_error', `${label} failed: ${networkReason(error)}`, { cause: error })
     }
   }
 

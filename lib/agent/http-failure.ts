@@ -41,5 +41,10 @@ export function httpFailure(
   const message = `${what}: ${summariseResponse(response, options.secrets)}`
   if (!isRetryableStatus(response.status)) return permanentError(code, message)
   const retryAfterSeconds = parseRetryAfter(response.headers['retry-after'], options.now)
-  return retryableError(code, message, retryAfterSeconds === undefined ? {} : { retryAfterSeconds })
+  return retryableError(code, message, { ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }), outage: isOutageStatus(response.status) })
+}
+
+/** The server, not the request, is the problem: overloaded, rate limiting, or a gateway without a backend. */
+export function isOutageStatus(status: number): boolean {
+  return status === 429 || status === 502 || status === 503 || status === 504
 }

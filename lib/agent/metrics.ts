@@ -33,6 +33,7 @@ const COUNTERS = {
   delivered: 'Requests delivered to the sink (upserts and deletes).',
   failed: 'Requests acked as failed (dead-lettered by the cloud).',
   retried: 'Requests acked for a retry.',
+  held: 'Requests handed back without spending an attempt because the far side was unavailable (outage or open circuit).',
   skipped_unchanged: 'Requests not delivered because the content equals the last delivery (loop prevention).',
   skipped_stale: 'Requests the sink did not apply because it already held an equal or newer version.',
   skipped_filtered: 'Requests not delivered because the transform gave nothing.',
@@ -52,6 +53,7 @@ export class AgentMetrics {
   readonly #counters = new Map<CounterName, Series<number>>()
   readonly #histograms = new Map<HistogramName, Series<Histogram>>()
   #inFlight = 0
+  readonly #breakers = new Map<string, number>()
 
   count(name: CounterName, source: string, by = 1): void {
     let series = this.#counters.get(name)
@@ -61,6 +63,11 @@ export class AgentMetrics {
 
   setInFlight(value: number): void {
     this.#inFlight = value
+  }
+
+  /** 1 while the breaker for that far side is open (see breakers.ts). */
+  setBreakerOpen(breaker: string, open: boolean): void {
+    this.#breakers.set(breaker, open ? 1 : 0)
   }
 
   observe(name: HistogramName, source: string, seconds: number): void {
@@ -87,6 +94,8 @@ export class AgentMetrics {
       for (const { labels, value } of this.#counters.get(name)?.values.values() ?? []) lines.push(`${PREFIX}${name}_total${labelText(labels)} ${value}`)
     }
     lines.push(`# HELP ${PREFIX}in_flight Leases being worked on now.`, `# TYPE ${PREFIX}in_flight gauge`, `${PREFIX}in_flight ${this.#inFlight}`)
+    lines.push(`# HELP ${PREFIX}circuit_open 1 while the circuit breaker of that far side is open (its work is held).`, `# TYPE ${PREFIX}circuit_open gauge`)
+    for (const [breaker, value] of this.#breakers) lines.push(`${PREFIX}circuit_open${labelText({ breaker })} ${value}`)
     for (const [name, help] of Object.entries(HISTOGRAMS) as [HistogramName, string][]) {
       lines.push(`# HELP ${PREFIX}${name} ${help}`, `# TYPE ${PREFIX}${name} histogram`)
       for (const { labels, value } of this.#histograms.get(name)?.values.values() ?? []) {

@@ -2,6 +2,8 @@ import type { Logger } from 'pino'
 import { MAX_LEASE_IN_SECONDS, type LeaseGrant, type SyncProgress } from '../relay/agent-api.ts'
 import type { ErrorSummary, SyncReply } from '../relay/types.ts'
 import { recordKeyOf } from '../relay/types.ts'
+import { through, type Breakers } from './breakers.ts'
+import type { CircuitBreaker } from './circuit-breaker.ts'
 import { contentHash } from './content-hash.ts'
 import { isAgentError, retryableError, type AgentError } from './errors.ts'
 import { idempotencyKey } from './idempotency.ts'
@@ -15,17 +17,24 @@ export const UNKNOWN_SOURCE_RETRY_IN_SECONDS = 300
 const MAX_REPLY_BODY_CHARS = 256 * 1024
 const MAX_ERROR_MESSAGE_CHARS = 1000
 
+/** An outage without a Retry-After: the request comes back after this long (and then finds the breaker's verdict). */
+export const OUTAGE_RETRY_IN_SECONDS = 5
+
 /** The ack for one lease (the Agent API's AckItem without the lease token). */
 export type RequestOutcome =
   | { outcome: 'done'; note?: string; reply?: SyncReply; sync?: SyncProgress }
   | { outcome: 'retry'; delaySeconds?: number; error: ErrorSummary }
   | { outcome: 'fail'; error: ErrorSummary }
+  /** Held back by an outage of the far side: handed back to wait, without spending an attempt. */
+  | { outcome: 'release'; delaySeconds?: number; error?: ErrorSummary }
 
 export interface ProcessDeps {
   sources: ReadonlyMap<string, SourceRuntime>
   loopGuard: LoopGuard
   log: Logger
   now: () => number
+  /** Circuit breakers per SaaS API and per destination; without them every request goes through. */
+  breakers?: Breakers
 }
 
 export interface ProcessResult {
@@ -51,22 +60,86 @@ export async function processRequest(lease: LeaseGrant, deps: ProcessDeps, signa
       },
     }
   }
+  const far = farSides(source, deps.breakers)
+  const refused = admit(far, deps.breakers?.overflowDelaySeconds ?? OUTAGE_RETRY_IN_SECONDS)
+  if (refused) {
+    // The far side is down: wait in this slot for it (no attempt spent, the lease is extended),
+    // or, when enough work is held already, hand this back to the cloud for a while.
+    if (!deps.breakers?.hold()) return { outcome: refused }
+    try {
+      await whenAdmitted(far, signal)
+    } catch {
+      return { outcome: refused } // the agent is stopping: the pool releases the lease anyway
+    } finally {
+      deps.breakers.unhold()
+    }
+  }
   try {
-    return await runPipeline(lease, source, deps, signal)
+    return await runPipeline(lease, source, deps, far, signal)
   } catch (error) {
     return { outcome: outcomeOf(isAgentError(error) ? error : retryableError('agent.internal', `unexpected error: ${(error as Error)?.message ?? String(error)}`, { cause: error })) }
   }
 }
 
-async function runPipeline(lease: LeaseGrant, source: SourceRuntime, deps: ProcessDeps, signal?: AbortSignal): Promise<ProcessResult> {
-  const fetched = await source.connector.fetch(lease, signal)
+interface FarSides {
+  api?: CircuitBreaker
+  sink?: CircuitBreaker
+}
+
+function farSides(source: SourceRuntime, breakers: Breakers | undefined): FarSides {
+  if (!breakers) return {}
+  return { api: breakers.api(source.name), sink: breakers.sink(source.loopScope.destination, `the sink of source ${source.name}`) }
+}
+
+/** Waits until every far side lets the work go (probes of one side abandoned while another refuses). */
+async function whenAdmitted(far: FarSides, signal?: AbortSignal): Promise<void> {
+  for (;;) {
+    const probes: CircuitBreaker[] = []
+    let refused = false
+    for (const breaker of [far.api, far.sink]) {
+      if (!breaker) continue
+      if (breaker.state === 'closed') continue
+      if (probes.length > 0 || refused) {
+        refused = true
+        break
+      }
+      if (await breaker.whenAdmitted(signal)) probes.push(breaker)
+    }
+    if (!refused) return
+    for (const probe of probes) probe.probeAbandoned()
+  }
+}
+
+/** The release outcome when a far side's breaker is open; undefined when the request may go (maybe as the probe). */
+function admit(far: FarSides, delaySeconds: number): RequestOutcome | undefined {
+  const granted: CircuitBreaker[] = []
+  for (const breaker of [far.api, far.sink]) {
+    if (!breaker) continue
+    const admission = breaker.admit()
+    if (admission.go) {
+      granted.push(breaker)
+      continue
+    }
+    for (const other of granted) other.probeAbandoned()
+    const status = breaker.status()
+    return {
+      outcome: 'release',
+      delaySeconds,
+      error: { code: 'agent.circuit_open', message: `held: ${breaker.name} is down since ${status.since ?? 'now'} (${status.lastError ?? 'unavailable'})` },
+    }
+  }
+  return undefined
+}
+
+async function runPipeline(lease: LeaseGrant, source: SourceRuntime, deps: ProcessDeps, far: FarSides, signal?: AbortSignal): Promise<ProcessResult> {
+  const fetched = await through(far.api, () => source.connector.fetch(lease, signal), signal)
   const recordKey = recordKeyOf(lease.source, lease.recordId, lease.recordType)
   const request = contextOf(lease)
   const { attempt: _attempt, ...identity } = request
 
   if (fetched.op === 'delete') {
     // Deletes always go through: the guard only compares contents.
-    await source.sink.deliver({ ...identity, op: 'delete', idempotencyKey: idempotencyKey(identity) }, signal)
+    await through(far.sink, () => source.sink.deliver({ ...identity, op: 'delete', idempotencyKey: idempotencyKey(identity) }, signal), signal)
     const deliveredAt = deps.now()
     deps.loopGuard.forget(source.loopScope, recordKey)
     return { outcome: { outcome: 'done', note: 'deleted' }, deliveredAt }
@@ -86,11 +159,12 @@ async function runPipeline(lease: LeaseGrant, source: SourceRuntime, deps: Proce
   }
 
   const keyed = { ...identity, ...(versionText === undefined ? {} : { version: versionText }) }
-  const result = await source.sink.deliver({ ...keyed, op: 'upsert', idempotencyKey: idempotencyKey(keyed), record: delivered }, signal)
+  const result = await through(far.sink, () => source.sink.deliver({ ...keyed, op: 'upsert', idempotencyKey: idempotencyKey(keyed), record: delivered }, signal), signal)
   const deliveredAt = deps.now()
   // The destination holds an equal or newer version (invariant 9): nothing changed, nothing to write back.
   if (result.stale) return { outcome: { outcome: 'done', note: 'stale' }, deliveredAt }
-  if (source.writeBack) await source.writeBack({ record: fetched.record, delivered, request, response: result.response, localKey: result.localKey }, signal)
+  const writeBack = source.writeBack
+  if (writeBack) await through(far.api, () => writeBack({ record: fetched.record, delivered, request, response: result.response, localKey: result.localKey }, signal), signal)
   // Remembered only once delivery and write-back both succeeded: if the write-back fails, the
   // retry delivers again (same idempotency key, so harmless) and then writes back.
   if (hash !== undefined) deps.loopGuard.remember(source.loopScope, recordKey, hash)
@@ -114,6 +188,8 @@ function contextOf(lease: LeaseGrant): TransformContext {
 export function outcomeOf(error: AgentError): RequestOutcome {
   const summary = { code: error.code, message: error.message.slice(0, MAX_ERROR_MESSAGE_CHARS) }
   if (!error.retryable) return { outcome: 'fail', error: summary }
+  // The far side is down, not the record at fault: it waits without spending an attempt.
+  if (error.outage) return { outcome: 'release', error: summary, delaySeconds: Math.min(error.retryAfterSeconds ?? OUTAGE_RETRY_IN_SECONDS, MAX_LEASE_IN_SECONDS) }
   if (error.retryAfterSeconds === undefined) return { outcome: 'retry', error: summary }
   return { outcome: 'retry', error: summary, delaySeconds: Math.min(error.retryAfterSeconds, MAX_LEASE_IN_SECONDS) }
 }

@@ -19,8 +19,8 @@ export function reportOutcome(deps: { log: Logger; metrics: AgentMetrics }, leas
     durationMs,
     attempt: lease.attempt,
     ...(outcome.outcome === 'done' && outcome.note ? { note: outcome.note } : {}),
-    ...(outcome.outcome === 'retry' && outcome.delaySeconds !== undefined ? { delaySeconds: outcome.delaySeconds } : {}),
-    ...(outcome.outcome !== 'done' ? { error: outcome.error } : {}),
+    ...((outcome.outcome === 'retry' || outcome.outcome === 'release') && outcome.delaySeconds !== undefined ? { delaySeconds: outcome.delaySeconds } : {}),
+    ...(outcome.outcome !== 'done' && outcome.error ? { error: outcome.error } : {}),
   }
   metrics.observe('processing_duration_seconds', lease.source, durationMs / 1000)
   switch (outcome.outcome) {
@@ -44,5 +44,10 @@ export function reportOutcome(deps: { log: Logger; metrics: AgentMetrics }, leas
     case 'fail':
       metrics.count('failed', lease.source)
       log.error(fields, 'request failed')
+      return
+    case 'release':
+      metrics.count('held', lease.source)
+      // A breaker holding work says so once, when it opens; each held request is only a debug line.
+      log[outcome.error?.code === 'agent.circuit_open' ? 'debug' : 'warn'](fields, 'request held back: the far side is unavailable (no attempt spent)')
   }
 }

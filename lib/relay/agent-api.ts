@@ -130,9 +130,16 @@ export const ackItemSchema = z.discriminatedUnion('outcome', [
     error: errorSummary,
   }),
   z.object({
-    /** Give the lease back untouched (agent shutting down): no attempt is counted. */
+    /**
+     * Give the lease back without counting an attempt: the agent is shutting down, or the far side
+     * (the SaaS API, the sink) is unavailable, which is not the record's fault.
+     */
     lease: z.string().check(z.minLength(1)),
     outcome: z.literal('release'),
+    /** Wait this long before the request may be leased again (default 0: at once). */
+    delaySeconds: z.optional(z.number().check(z.gte(0), z.lte(MAX_LEASE_IN_SECONDS))),
+    /** Why it was given back, for the request's history. */
+    error: z.optional(errorSummary),
   }),
 ])
 export const ackRequestSchema = z.object({
@@ -166,8 +173,23 @@ export const heartbeatRequestSchema = z.object({
   version: z.string().check(z.maxLength(100)),
   hostname: z.optional(z.string().check(z.maxLength(255))),
   inFlight: z.number().check(z.int(), z.gte(0)),
+  /** The agent's circuit breakers that are not closed: which far side is down, since when, how much is held. */
+  breakers: z._default(
+    z.array(
+      z.object({
+        name: z.string().check(z.maxLength(300)),
+        state: z.enum(['open', 'half-open', 'closed']),
+        since: z.optional(z.string().check(z.maxLength(40))),
+        held: z.number().check(z.int(), z.gte(0)),
+        lastError: z.optional(z.string().check(z.maxLength(1000))),
+      }),
+    ).check(z.maxLength(100)),
+    [],
+  ),
 })
 export type HeartbeatRequest = z.infer<typeof heartbeatRequestSchema>
+/** What an agent sends (defaults filled in by the server). */
+export type HeartbeatBody = z.input<typeof heartbeatRequestSchema>
 export interface HeartbeatResponse {
   agentId: string
   serverTime: string

@@ -177,7 +177,14 @@ export async function extendLeases(deps: RelayDeps, agentId: string, request: Ex
 /** POST /agent/v1/heartbeat: remembers that the agent is alive (alerts fire when none is). */
 export async function recordHeartbeat(deps: RelayDeps, agentId: string, beat: HeartbeatRequest): Promise<HeartbeatResponse> {
   const serverTime = deps.now().toISOString()
-  await deps.ledger.recordHeartbeat({ agentId, version: beat.version, inFlight: beat.inFlight, lastHeartbeatAt: serverTime, ...(beat.hostname ? { hostname: beat.hostname } : {}) })
+  await deps.ledger.recordHeartbeat({
+    agentId,
+    version: beat.version,
+    inFlight: beat.inFlight,
+    lastHeartbeatAt: serverTime,
+    ...(beat.hostname ? { hostname: beat.hostname } : {}),
+    ...(beat.breakers.length > 0 ? { breakers: beat.breakers } : {}),
+  })
   return { agentId, serverTime }
 }
 

@@ -117,6 +117,8 @@ export interface AgentStatus {
   hostname?: string
   inFlight: number
   lastHeartbeatAt: string
+  /** The agent's open circuit breakers (a sink or SaaS API that is down), from its last heartbeat. */
+  breakers?: { name: string; state: 'open' | 'half-open' | 'closed'; since?: string; held: number; lastError?: string }[]
 }
 
 export const MAX_EVENTS_KEPT = 20

@@ -33,6 +33,8 @@ export interface AgentSetup {
   cloud?: Record<string, unknown>
   /** Environment of the agent process, for `${NAME}` references in the config (API tokens). */
   env?: Record<string, string>
+  /** Other top-level agent config keys (e.g. `circuitBreaker`). */
+  settings?: Record<string, unknown>
 }
 
 export interface WebhookReply {
@@ -111,6 +113,7 @@ export async function startRelay(scope: TestScope, options: { sources: Record<st
         cloud: { url, token: '${HOOKFERRY_AGENT_TOKEN}', leaseSeconds: LEASE_SECONDS, pollWaitSeconds: 2, ...setup.cloud },
         concurrency: setup.concurrency ?? 4,
         dataDir: './agent-data',
+        ...setup.settings,
         sources: setup.sources,
       }
       mkdirSync(join(dir, 'agent'), { recursive: true })

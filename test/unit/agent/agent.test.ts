@@ -81,11 +81,11 @@ describe('agent', () => {
     expect(outcomeLines(log)).toContainEqual(expect.objectContaining({ recordId: 'gone', outcome: 'fail', error: { code: 'agent.fetch_failed', message: 'fetch crm gone: HTTP 400: bad id' } }))
   })
 
-  it('acks a rate-limited fetch for a retry after the Retry-After delay', async () => {
+  it('hands a rate-limited fetch back after the Retry-After delay, without spending an attempt', async () => {
     const { cloud } = await setup({ saasReply: () => ({ status: 429, headers: { 'retry-after': '42' } }) })
     const grant = cloud.enqueue()
     await waitUntil(() => cloud.acks.length === 1)
-    expect(cloud.acksOf(grant.lease)).toEqual([{ lease: grant.lease, outcome: 'retry', delaySeconds: 42, error: { code: 'agent.fetch_failed', message: expect.stringContaining('HTTP 429') } }])
+    expect(cloud.acksOf(grant.lease)).toEqual([{ lease: grant.lease, outcome: 'release', delaySeconds: 42, error: { code: 'agent.fetch_failed', message: expect.stringContaining('HTTP 429') } }])
   })
 
   it('extends the lease of slow work', async () => {
@@ -102,7 +102,7 @@ describe('agent', () => {
   it('sends heartbeats with its version, hostname and in-flight count', async () => {
     const { cloud } = await setup({ agent: { heartbeatIntervalMs: 50 } })
     await waitUntil(() => cloud.heartbeats.length >= 2)
-    expect(cloud.heartbeats[0]).toEqual({ version: '9.9.9', hostname: 'test-host', inFlight: 0 })
+    expect(cloud.heartbeats[0]).toEqual({ version: '9.9.9', hostname: 'test-host', inFlight: 0, breakers: [] })
   })
 
   it('stop() waits for running work within the grace period, then acks it', async () => {

@@ -56,8 +56,9 @@ describe('http sink', () => {
     sinkReplies = [{ status: 503, headers: { 'retry-after': '3' } }]
     const { run } = await pipeline(`{ type: http, url: "${sink.url}/in" }`)
     const lease = makeLease()
-    expect((await run(lease)).outcome).toMatchObject({ outcome: 'retry', delaySeconds: 3 })
-    expect((await run({ ...lease, lease: 'lease-again', attempt: 2 })).outcome).toEqual({ outcome: 'done' })
+    // A 503 is an outage of the endpoint: handed back to wait, without spending the attempt.
+    expect((await run(lease)).outcome).toMatchObject({ outcome: 'release', delaySeconds: 3 })
+    expect((await run({ ...lease, lease: 'lease-again' })).outcome).toEqual({ outcome: 'done' })
     const keys = sink.requests.map((request) => request.headers['idempotency-key'])
     expect(keys).toHaveLength(2)
     expect(keys[0]).toBe(keys[1])
@@ -90,11 +91,18 @@ describe('http sink', () => {
     expect(JSON.parse(sink.requests[0]!.body)).toEqual({ op: 'delete', source: 'crm', recordId: '9', event: 'customer.deleted', requestId: lease.requestId })
   })
 
-  it.each([408, 429, 502])('retries when the endpoint answers %i, honouring Retry-After', async (status) => {
+  it.each([408, 500])('retries when the endpoint answers %i, honouring Retry-After', async (status) => {
     saasReply = { body: { id: '1' } }
     sinkReplies = [{ status, headers: { 'retry-after': '11' }, body: 'busy' }]
     const { run } = await pipeline(`{ type: http, url: "${sink.url}/in" }`)
     expect((await run(makeLease())).outcome).toMatchObject({ outcome: 'retry', delaySeconds: 11, error: { code: 'agent.deliver_failed' } })
+  })
+
+  it.each([429, 502, 503, 504])('hands the request back without spending an attempt when the endpoint answers %i (an outage), honouring Retry-After', async (status) => {
+    saasReply = { body: { id: '1' } }
+    sinkReplies = [{ status, headers: { 'retry-after': '11' }, body: 'busy' }]
+    const { run } = await pipeline(`{ type: http, url: "${sink.url}/in" }`)
+    expect((await run(makeLease())).outcome).toMatchObject({ outcome: 'release', delaySeconds: 11, error: { code: 'agent.deliver_failed' } })
   })
 
   it('fails for good when the endpoint answers another 4xx', async () => {

@@ -13,6 +13,7 @@ export interface TestPipeline {
   config: LoadedAgentConfig
   dir: string
   sources: Map<string, SourceRuntime>
+  loopGuard: LoopGuard
   log: ReturnType<typeof captureLog>
   run(lease: LeaseGrant): Promise<ProcessResult>
   close(): Promise<void>
@@ -32,6 +33,7 @@ export async function buildPipeline(sourcesYaml: string, options: { now?: () => 
     config,
     dir: dir.path,
     sources,
+    loopGuard,
     log,
     run: (lease) => processRequest(lease, { sources, loopGuard, log: log.logger, now }),
     async close() {
