@@ -7,7 +7,7 @@ import { decodeLease, encodeLease, type LeaseRef } from './lease-token.ts'
 import { decodeWorkMessage } from './queue-message.ts'
 import { decideClaim, decideExtend, decideFinish, decideRelease, decideRetry, type FinishResult } from './record-machine.ts'
 import { syncGrantOf } from './sync/run-state.ts'
-import { lagSecondsOf } from './sync/sync-service.ts'
+import { lagSecondsOf, reportRunEnd } from './sync/sync-service.ts'
 import type { RelayRequest } from './types.ts'
 
 /** The queue hides a leased message a little longer than the ledger lease, so a redelivery finds the lease expired. */
@@ -140,6 +140,7 @@ async function ackOne(deps: RelayDeps, agentId: string, ack: AckItem): Promise<A
     await followQueue('delete the message', () => deps.queue.delete(ref.receipt))
     deps.metrics.count(result.request.state === 'done' ? 'RequestsDone' : 'RequestsDeadLettered')
     if (result.request.state === 'dead') deps.log.warn('request dead-lettered', { requestId: ref.requestId, source: result.request.source, error: result.request.lastError?.message })
+    if (result.request.sync) reportRunEnd(deps, result.request, now)
   }
   return {
     lease: ack.lease,

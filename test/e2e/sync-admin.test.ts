@@ -113,6 +113,8 @@ describe('sync admin API and checkpoint route', () => {
     expect(after.json.jobs[0]).toMatchObject({ watermark: final, lastRun: { id: started.json.runId, state: 'done', counts: { read: 1500 } } })
     expect(after.json.jobs[0]!.running).toBeUndefined()
     expect(after.json.jobs[0]!.watermarkAgeSeconds).toBeLessThan(5)
+    expect(t.server.runtime.counters.get('SyncRunRecordsRead')).toBe(1500)
+    expect(t.logs).toContainEqual({ level: 'info', message: 'sync crm/contacts: run done: 1500 read, 1500 written, 0 rejected' })
     const runs = await admin<RunPageResponse>(t, 'GET', '/admin/v1/runs?source=crm&job=contacts')
     expect(runs.json.items).toEqual([expect.objectContaining({ id: started.json.runId, state: 'done', job: 'contacts', finishedAt: expect.any(String) })])
     // Runs are requests too: the requests list shows them, with their job as the record.

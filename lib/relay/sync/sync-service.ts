@@ -6,6 +6,7 @@ import { guardStorage, sendWorkMessages } from '../ingest.ts'
 import { decodeLease, type LeaseRef } from '../lease-token.ts'
 import type { EventResult } from '../record-machine.ts'
 import type { SyncRunSpec } from '../sync-types.ts'
+import type { RelayRequest } from '../types.ts'
 import { decideCheckpoint, decideSchedule, decideTrigger, jobRecordKey, runRequestSpec, type ScheduleResult } from './run-decisions.ts'
 
 /** Every configured job, in config order. */
@@ -72,6 +73,19 @@ export async function triggerRun(deps: RelayDeps, ref: JobRef, spec: SyncRunSpec
   if (result.send) await sendWorkMessages(deps, [{ requestId: result.requestId, recordKey: ref.recordKey }])
   deps.metrics.count('SyncRunsTriggered', 1, { source: ref.source, job: ref.job })
   return result
+}
+
+/** A run ended (done or failed): per-job records read and written, its duration, one log line. */
+export function reportRunEnd(deps: Pick<RelayDeps, 'metrics' | 'log'>, run: RelayRequest, now: Date): void {
+  const { counts, startedAt, mode } = run.sync!
+  const job = { source: run.source, job: run.recordId }
+  const durationSeconds = startedAt ? Math.max(0, (now.getTime() - Date.parse(startedAt)) / 1000) : 0
+  deps.metrics.gauge('SyncRunRecordsRead', counts.read, 'Count', job)
+  deps.metrics.gauge('SyncRunRecordsWritten', counts.written, 'Count', job)
+  deps.metrics.gauge('SyncRunDurationSeconds', durationSeconds, 'Seconds', job)
+  const fields = { ...job, runId: run.id, mode, state: run.state, counts, durationSeconds, error: run.lastError?.message }
+  if (run.state === 'done') deps.log.info(`sync ${job.source}/${job.job}: run done: ${counts.read} read, ${counts.written} written, ${counts.rejected} rejected`, fields)
+  else deps.log.warn(`sync ${job.source}/${job.job}: run ${run.state}: the job's watermark stays at its last checkpoint`, fields)
 }
 
 /** POST /agent/v1/checkpoint: records a committed chunk of a run, with the lease as the fence. */
