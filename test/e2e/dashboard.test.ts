@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildDashboard, CHROMIUM, CHROMIUM_MISSING, launchBrowser, SCREENSHOT_DIR } from '../support/browser.ts'
 import { startFakeSaas } from '../support/fake-saas.ts'
 import { startFakeSink } from '../support/fake-sink.ts'
-import { ADMIN_TOKEN, requestIdsOf, startRelay, webhookSource, type Relay } from '../support/relay-harness.ts'
+import type { LeaseGrant, SyncProgress } from '../../lib/relay/agent-api.ts'
+import { ZERO_COUNTS } from '../../lib/relay/sync-types.ts'
+import { ADMIN_TOKEN, AGENT_TOKEN, requestIdsOf, startRelay, webhookSource, type Relay } from '../support/relay-harness.ts'
 import { useTestScope } from '../support/test-scope.ts'
 import { eventually } from '../support/wait.ts'
 
@@ -208,4 +210,50 @@ describe.skipIf(!available)('the dashboard', () => {
     await shot(page, 'agents-silent')
     await expectTokenKeptSecret(page, urls, relay)
   }, 60_000)
+  it('starts a sync run from the page and follows its progress to the end', async () => {
+    const relay = await startRelay(scope, { sources: { crm: webhookSource({ jobs: { contacts: { schedule: '0 2 * * *', timezone: 'Europe/Berlin' } } }) } })
+    // The agent's side of the run over the agent API, chunk by chunk, as an agent with a list connector does it.
+    const agentCall = async <T>(path: string, body: unknown): Promise<T> => {
+      const response = await fetch(`${relay.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${AGENT_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+      expect(response.status, await response.clone().text()).toBe(200)
+      return (await response.json()) as T
+    }
+    const progress = (read: number, rejected: number, cursor: string): SyncProgress => ({ counts: { ...ZERO_COUNTS, read, written: read - rejected, rejected, pages: Math.ceil(read / 500) }, errors: [], promote: true, checkpoint: { cursor, key: `c-${read}` } })
+
+    const { page, urls } = await openPage()
+    await signIn(page, relay)
+    await page.getByRole('link', { name: 'Syncs', exact: true }).click()
+    const job = page.locator('tr[data-job="crm/contacts"]')
+    await expect.poll(() => job.textContent()).toContain('no run yet')
+    await job.getByRole('button', { name: 'Start run' }).click()
+    await expect.poll(() => page.locator('p.notice').textContent()).toContain('crm/contacts: run started')
+
+    const { leases } = await agentCall<{ leases: LeaseGrant[] }>('/agent/v1/pull', { max: 1, waitSeconds: 5 })
+    expect(leases).toHaveLength(1)
+    const lease = leases[0]!.lease
+    await agentCall('/agent/v1/checkpoint', { lease, progress: progress(1000, 0, '2026-01-05T00:00:00Z') })
+    await expect.poll(() => job.textContent(), { timeout: 10_000 }).toMatch(/running\s*1,000 read · 1,000 written · 0 rejected/)
+    await shot(page, 'syncs-running')
+
+    await job.getByRole('link', { name: /1,000 read/ }).click()
+    const runProgress = page.locator('.progress-text')
+    await expect.poll(() => runProgress.textContent()).toBe('1,000 read · 1,000 written · 0 rejected')
+    await agentCall('/agent/v1/checkpoint', { lease, progress: progress(2500, 3, '2026-01-06T00:00:00Z') })
+    await expect.poll(() => runProgress.textContent(), { timeout: 10_000 }).toBe('2,500 read · 2,497 written · 3 rejected')
+    expect(await page.locator('dl.facts').textContent()).toContain('Chunks committed2')
+    await agentCall('/agent/v1/ack', { acks: [{ lease, outcome: 'done', sync: progress(3000, 3, '2026-01-07T00:00:00Z') }] })
+    await expect.poll(() => page.locator('dl.facts').textContent(), { timeout: 10_000 }).toMatch(/Statedone/)
+    expect(await runProgress.textContent()).toBe('3,000 read · 2,997 written · 3 rejected')
+    await shot(page, 'sync-run')
+
+    // Back on the list: the last run, the watermark it left, and a reset that asks first.
+    await page.getByRole('link', { name: '← Syncs' }).click()
+    await expect.poll(() => job.textContent()).toContain('2026-01-07T00:00:00Z / c-3000')
+    await job.getByRole('button', { name: 'Reset watermark…' }).click()
+    await job.getByRole('button', { name: 'Yes, reset' }).click()
+    await expect.poll(() => page.locator('p.notice').textContent()).toContain('watermark reset')
+    await expect.poll(() => job.textContent()).toContain('none (reads from the beginning)')
+    await shot(page, 'syncs')
+    await expectTokenKeptSecret(page, urls, relay)
+  })
 })
