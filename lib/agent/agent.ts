@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { DestinationStream, Logger } from 'pino'
@@ -70,6 +71,8 @@ export class Agent {
   readonly metrics = new AgentMetrics()
   /** Circuit breakers per SaaS API and per destination (see breakers.ts). */
   readonly breakers: Breakers
+  /** This process, for the cloud: a restart takes back the leases of the previous one at once. */
+  readonly incarnation = `${Date.now()}-${randomUUID()}`
   /** Where /healthz and /metrics are served, when `health` is configured. */
   healthUrl: string | undefined
 
@@ -212,7 +215,8 @@ export class Agent {
       if (signal.aborted) break
       const startedAt = performance.now()
       try {
-        const { leases } = await this.#client.pull({ max: Math.min(MAX_PULL_BATCH, this.#pool.free), waitSeconds: pollWaitSeconds, leaseSeconds }, signal)
+        const pull = { max: Math.min(MAX_PULL_BATCH, this.#pool.free), waitSeconds: pollWaitSeconds, leaseSeconds, incarnation: this.incarnation }
+        const { leases } = await this.#client.pull(pull, signal)
         this.#contact.succeeded()
         if (failures > 0) this.log.info({ cloud: this.#client.baseUrl }, 'cloud reachable again')
         failures = 0

@@ -24,6 +24,12 @@ export const pullRequestSchema = z.object({
   waitSeconds: z._default(z.number().check(z.gte(0), z.lte(MAX_PULL_WAIT_IN_SECONDS)), MAX_PULL_WAIT_IN_SECONDS),
   /** Lease length; the agent extends it for slow work. Default from the server config. */
   leaseSeconds: z.optional(z.number().check(z.int(), z.gte(5), z.lte(MAX_LEASE_IN_SECONDS))),
+  /**
+   * This agent process: `<start time in epoch ms>-<random>`, new at every start. When a newer one
+   * pulls, the leases of the agent's earlier processes are taken back at once (a restarted agent
+   * does not wait out its own crashed leases).
+   */
+  incarnation: z.optional(z.string().check(z.regex(/^\d{1,16}-[A-Za-z0-9-]{1,64}$/, 'expected <epoch ms>-<random id>'))),
 })
 export type PullRequest = z.infer<typeof pullRequestSchema>
 

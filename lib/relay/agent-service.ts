@@ -3,6 +3,7 @@ import type { AckItem, AckResponse, ExtendRequest, ExtendResponse, HeartbeatRequ
 import { MAX_DELAY_IN_SECONDS, fullJitterDelaySeconds } from './backoff.ts'
 import type { RelayDeps } from './deps.ts'
 import { sendWorkMessages } from './ingest.ts'
+import { takeOverEarlierIncarnations } from './incarnation.ts'
 import { decodeLease, encodeLease, type LeaseRef } from './lease-token.ts'
 import { decodeWorkMessage } from './queue-message.ts'
 import { decideClaim, decideExtend, decideFinish, decideRelease, decideRetry, type FinishResult } from './record-machine.ts'
@@ -17,6 +18,7 @@ const VISIBILITY_MARGIN_IN_SECONDS = 2
 export async function pullLeases(deps: RelayDeps, agentId: string, pull: PullRequest): Promise<PullResponse> {
   const leaseSeconds = pull.leaseSeconds ?? deps.config.lease.defaultSeconds
   const deadline = Date.now() + pull.waitSeconds * 1000
+  await takeOverEarlierIncarnations(deps, agentId, pull.incarnation)
   const leases: LeaseGrant[] = []
   do {
     const waitSeconds = Math.max(0, Math.ceil((deadline - Date.now()) / 1000))
@@ -28,7 +30,7 @@ export async function pullLeases(deps: RelayDeps, agentId: string, pull: PullReq
     })
     const granted = await Promise.all(
       messages.map((message) =>
-        claimMessage(deps, agentId, leaseSeconds, message).catch((error: unknown) => {
+        claimMessage(deps, agentId, leaseSeconds, message, pull.incarnation).catch((error: unknown) => {
           // The message stays hidden for the lease and comes back: nothing is lost, only delayed.
           deps.log.error('could not lease a received message', { messageId: message.messageId, error: String(error) })
           return undefined
@@ -42,7 +44,7 @@ export async function pullLeases(deps: RelayDeps, agentId: string, pull: PullReq
   return { leases }
 }
 
-async function claimMessage(deps: RelayDeps, agentId: string, leaseSeconds: number, message: QueueMessage): Promise<LeaseGrant | undefined> {
+async function claimMessage(deps: RelayDeps, agentId: string, leaseSeconds: number, message: QueueMessage, incarnation: string | undefined): Promise<LeaseGrant | undefined> {
   const work = decodeWorkMessage(message.body)
   if (!work) {
     deps.log.error('removing a queue message hookferry did not write', { messageId: message.messageId, body: message.body.slice(0, 200) })
@@ -52,7 +54,7 @@ async function claimMessage(deps: RelayDeps, agentId: string, leaseSeconds: numb
   const leaseId = deps.newId()
   const now = deps.now()
   const claim = await deps.ledger.mutateRecord(work.recordKey, [work.requestId], (snapshot) =>
-    decideClaim(snapshot, { requestId: work.requestId, leaseId, agentId, leaseSeconds, now, nextRequestId: deps.newId(), lagSecondsOf: lagSecondsOf(deps.config) }),
+    decideClaim(snapshot, { requestId: work.requestId, leaseId, agentId, leaseSeconds, now, nextRequestId: deps.newId(), lagSecondsOf: lagSecondsOf(deps.config), ...(incarnation ? { incarnation } : {}) }),
   )
   switch (claim.status) {
     case 'claimed':

@@ -109,6 +109,8 @@ export interface ClaimInput {
   nextRequestId: string
   /** Sync runs: the job's lag (seconds), which fixes the run's upper bound at its first lease. */
   lagSecondsOf?: (source: string, job: string) => number
+  /** The pulling agent process (see PullRequest.incarnation). */
+  incarnation?: string
 }
 
 export type ClaimResult =
@@ -148,7 +150,7 @@ export function decideClaim(stored: RecordSnapshot, input: ClaimInput): RecordMu
     ...withoutLease(request),
     state: 'leased',
     attempts: request.attempts + 1,
-    lease: { id: input.leaseId, agentId: input.agentId, expiresAt: new Date(now.getTime() + input.leaseSeconds * 1000).toISOString() },
+    lease: { id: input.leaseId, agentId: input.agentId, expiresAt: new Date(now.getTime() + input.leaseSeconds * 1000).toISOString(), ...(input.incarnation ? { incarnation: input.incarnation } : {}) },
     history: keepLast([...history, { attempt: request.attempts + 1, agentId: input.agentId, leaseId: input.leaseId, startedAt: iso(now) }], MAX_HISTORY_KEPT),
     updatedAt: iso(now),
     ...(lastError ? { lastError } : {}),
@@ -390,4 +392,25 @@ function endRun(snapshot: RecordSnapshot, ended: RelayRequest, now: Date): { sna
   if (!isSyncRun(ended) || !record || record.requestId !== ended.id) return { snapshot, ended }
   const stamped = stampRunEnd(ended, now)
   return { snapshot: { ...snapshot, record: { ...record, job: jobAfterRun(record.job ?? {}, stamped, now) } }, ended: stamped }
+}
+
+/**
+ * The agent restarted (a newer process pulled under the same agent id): the lease its earlier
+ * process held is ended now rather than at its expiry, as if it had expired (the attempt counts,
+ * as a crash does), and the request is queued again. The old process's late ack is then refused
+ * (its lease id is gone), which keeps the fencing intact.
+ */
+export function decideTakeOver(snapshot: RecordSnapshot, input: { requestId: string; leaseId: string; now: Date }): RecordMutation<{ status: 'requeued' | 'moved_on' }> {
+  const request = snapshot.requests.get(input.requestId)
+  if (!request || request.state !== 'leased' || request.lease?.id !== input.leaseId) return { result: { status: 'moved_on' } }
+  const error = { code: 'lease.taken_over', message: 'the agent restarted: the lease of its previous process was taken back' }
+  const { record, requests = [] } = requeue(snapshot, request, input.now, { history: closeAttempt(request, 'lease_expired', input.now, error), lastError: error })
+  // Not marked sent until its new wake-up is confirmed: the repair sweep re-sends it otherwise.
+  const unsent = requests.map((each) => {
+    if (each.id !== request.id) return each
+    const copy = { ...each }
+    delete copy.sentAt
+    return copy
+  })
+  return { ...(record ? { record } : {}), requests: unsent, result: { status: 'requeued' } }
 }

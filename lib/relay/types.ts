@@ -51,6 +51,8 @@ export interface Lease {
   id: string
   agentId: string
   expiresAt: string
+  /** The agent process that holds it (see PullRequest.incarnation): a restarted agent takes it back at once. */
+  incarnation?: string
 }
 
 /** One execute request: "fetch record X of source S and deliver it". */

@@ -209,4 +209,33 @@ describe.concurrent.each(families)('relay on $name', (family) => {
     expect(late.results[0]!.status).toBe('lease_lost')
     expect((await ackLeases(relay, 'agent-2', [{ lease: second.leases[0]!.lease, outcome: 'done' }])).results[0]!.status).toBe('ok')
   })
+  it('gives a restarted agent the leases of its previous process at once, and refuses the dead process\'s late ack', async (context) => {
+    const relay = await setup(context)
+    const { requests } = accepted(await ingestWebhook(relay, webhook({ ids: ['restart'] })))
+    const before = await pullLeases(relay, 'agent-1', { max: 1, waitSeconds: 2, leaseSeconds: 60, incarnation: '1000-first' })
+    expect(before.leases[0]).toMatchObject({ requestId: requests[0], attempt: 1 })
+    // Same agent id, a newer process: no 60 s wait for the lease.
+    const startedAt = Date.now()
+    const after = await pullLeases(relay, 'agent-1', { max: 1, waitSeconds: 5, leaseSeconds: 60, incarnation: '2000-second' })
+    expect(Date.now() - startedAt).toBeLessThan(4_000)
+    expect(after.leases[0]).toMatchObject({ requestId: requests[0], attempt: 2 })
+    expect((await relay.ledger.getRequest(requests[0]!))!.history[0]).toMatchObject({ outcome: 'lease_expired', error: { code: 'lease.taken_over' } })
+    const late = await ackLeases(relay, 'agent-1', [{ lease: before.leases[0]!.lease, outcome: 'done' }])
+    expect(late.results[0]!.status).toBe('lease_lost')
+    // The older process pulling again takes nothing back from the newer one.
+    await pullLeases(relay, 'agent-1', { max: 1, waitSeconds: 0, incarnation: '1000-first' })
+    expect((await ackLeases(relay, 'agent-1', [{ lease: after.leases[0]!.lease, outcome: 'done' }])).results[0]!.status).toBe('ok')
+  })
+
+  it('holds a released request back for its delay without counting the attempt (an outage of the far side)', async (context) => {
+    const relay = await setup(context)
+    const { requests } = accepted(await ingestWebhook(relay, webhook({ ids: ['held'] })))
+    const first = await pullLeases(relay, 'agent-1', { max: 1, waitSeconds: 2 })
+    const released = await ackLeases(relay, 'agent-1', [{ lease: first.leases[0]!.lease, outcome: 'release', delaySeconds: 3, error: { code: 'agent.network_error', message: 'ECONNREFUSED' } }])
+    expect(released.results[0]).toMatchObject({ status: 'ok', nextAttemptAt: expect.any(String) })
+    expect(await relay.ledger.getRequest(requests[0]!)).toMatchObject({ state: 'queued', attempts: 0, history: [expect.objectContaining({ outcome: 'released', error: { code: 'agent.network_error', message: 'ECONNREFUSED' } })] })
+    expect((await pullLeases(relay, 'agent-1', { max: 1, waitSeconds: 1 })).leases).toEqual([])
+    const again = await pullLeases(relay, 'agent-1', { max: 1, waitSeconds: 6 })
+    expect(again.leases[0]).toMatchObject({ requestId: requests[0], attempt: 1 })
+  })
 })
