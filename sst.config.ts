@@ -78,6 +78,18 @@ export default $config({
       },
     })
 
+    // The dashboard is built on every deploy (lib/dashboard/ui → dist/dashboard), so the page served at /ui
+    // always matches this checkout; functions/dashboard.ts serves it from its own bundle.
+    const { execFileSync } = await import('node:child_process')
+    execFileSync('npm', ['run', '--silent', 'build:dashboard'], { stdio: 'inherit' })
+    const dashboardFn = (args: sst.aws.FunctionArgs): sst.aws.FunctionArgs => ({
+      ...args,
+      // Static files only: no config, no links (it never touches the ledger or the queues).
+      link: [],
+      copyFiles: [{ from: 'dist/dashboard', to: 'dashboard' }],
+      environment: { HOOKFERRY_DASHBOARD_DIR: 'dashboard' },
+    })
+
     const api = new sst.aws.ApiGatewayV2('Api')
     // One Lambda per handler module: several routes (the admin API) may share one, which keeps it warm.
     const functions = new Map<string, sst.aws.Function>()
@@ -85,7 +97,8 @@ export default $config({
       let handler = functions.get(module)
       if (!handler) {
         const name = module.replace(/(^|-)(\w)/g, (_match, _dash, letter: string) => letter.toUpperCase())
-        handler = new sst.aws.Function(`Fn${name}`, fn(`functions/${module}.handler`, timeoutSeconds, memoryMB))
+        const args = fn(`functions/${module}.handler`, timeoutSeconds, memoryMB)
+        handler = new sst.aws.Function(`Fn${name}`, module === 'dashboard' ? dashboardFn(args) : args)
         functions.set(module, handler)
       }
       api.route(route, handler.arn)
@@ -157,6 +170,7 @@ export default $config({
     return {
       webhookUrl: $interpolate`${api.url}/hooks/{source}`,
       agentApiUrl: api.url,
+      dashboardUrl: $interpolate`${api.url}/ui`,
       queueUrl: queue.url,
       table: ledger.name,
       alertsTopic: alerts.arn,
