@@ -19,14 +19,16 @@ export interface JobRef {
 
 export function jobsOf(config: ServerConfig): JobRef[] {
   return Object.entries(config.sources).flatMap(([source, sourceConfig]) =>
-    Object.entries(sourceConfig.jobs ?? {}).map(([job, jobConfig]) => ({ source, job, config: jobConfig, recordKey: jobRecordKey(source, job) })),
+    Object.entries(sourceConfig.jobs).map(([job, jobConfig]) => ({ source, job, config: jobConfig, recordKey: jobRecordKey(source, job) })),
   )
 }
 
 /** The configured job, or undefined. */
 export function findJob(config: ServerConfig, source: string, job: string): JobRef | undefined {
-  const jobConfig = Object.hasOwn(config.sources, source) ? config.sources[source]?.jobs?.[job] : undefined
-  return jobConfig && Object.hasOwn(config.sources[source]!.jobs, job) ? { source, job, config: jobConfig, recordKey: jobRecordKey(source, job) } : undefined
+  // Own keys only: a path segment such as "constructor" must not find an inherited property.
+  const jobs = Object.hasOwn(config.sources, source) ? config.sources[source]!.jobs : {}
+  const jobConfig = Object.hasOwn(jobs, job) ? jobs[job] : undefined
+  return jobConfig ? { source, job, config: jobConfig, recordKey: jobRecordKey(source, job) } : undefined
 }
 
 /** The lag of a job (0 when it is no longer configured): decideClaim's `lagSecondsOf`. */
