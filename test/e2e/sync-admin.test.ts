@@ -120,11 +120,16 @@ describe('sync admin API and checkpoint route', () => {
     // Runs are requests too: the requests list shows them, with their job as the record.
     const requests = await admin<RequestPageResponse>(t, 'GET', '/admin/v1/requests?source=crm')
     expect(requests.json.items).toEqual([expect.objectContaining({ id: started.json.runId, recordType: '@sync', recordId: 'contacts' })])
+
+    // The records that failed in that run are read again, by id.
+    expect((await cli(t, ['sync', 'start', 'crm/contacts', '--retry-errors', started.json.runId])).stdout).toMatch(/^started run \S+ of crm\/contacts\n$/)
+    expect((await pullRun(t)).sync).toMatchObject({ ids: ['c-3'] })
   })
 
   it('answers bad input, unknown jobs and runs, resets during a run and a cancelled lease with clear errors', async () => {
     const t = await start()
     expect((await admin(t, 'POST', '/admin/v1/syncs/crm/nope/start', {})).json.error).toMatchObject({ code: 'sync.job_not_found' })
+    expect((await admin(t, 'POST', '/admin/v1/syncs/crm/constructor/start', {})).json.error).toMatchObject({ code: 'sync.job_not_found' })
     expect((await admin(t, 'POST', '/admin/v1/syncs/crm/contacts/start', { full: true, since: { cursor: 1 } })).json.error).toMatchObject({ code: 'request.invalid', message: expect.stringContaining('body: since: a full run reads everything') })
     expect((await admin(t, 'GET', '/admin/v1/runs?job=contacts')).status).toBe(400)
     expect((await admin(t, 'GET', '/admin/v1/runs/no-such-run')).json.error).toMatchObject({ code: 'run.not_found' })
@@ -190,6 +195,7 @@ describe('sync CLI against serve', () => {
     expect(shown.stdout).toContain('checkpoint  2026-02-02,b')
     expect(shown.stdout).toMatch(/READ\s+WRITTEN\s+UNCHANGED\s+STALE\s+REJECTED\s+DELETED\s+PAGES\s+CHUNKS\n\s*900\s+900\s+0\s+0\s+0\s+0\s+1\s+1/)
     expect(JSON.parse((await cli(t, ['runs', 'show', lease.requestId, '--json'])).stdout)).toMatchObject({ run: { id: lease.requestId, state: 'done' } })
+    expect((await cli(t, ['sync', 'start', 'crm/contacts', '--retry-errors', lease.requestId])).error).toMatchObject({ code: 'sync.no_errors' })
   })
 
   it('resets the watermark, cancels a run, and fails a wait on a run that does not end done', async () => {

@@ -165,7 +165,16 @@ interface StartOptions extends ConnectionOptions {
   full?: boolean
   since?: string
   ids?: string[]
+  retryErrors?: string
   wait?: boolean
+}
+
+/** The record keys in a run's error list: what `--retry-errors` reads again. */
+async function errorKeysOf(client: AdminClient, runId: string): Promise<string[]> {
+  const { run } = await client.get<RunDetailResponse>(`/admin/v1/runs/${encodeURIComponent(runId)}`)
+  const keys = [...new Set(run.errors.map((error) => error.key))]
+  if (keys.length === 0) throw new RemoteError('sync.no_errors', `run ${runId} has no record errors to retry`)
+  return keys
 }
 
 /** `hookferry syncs`, `hookferry runs [show <id>]` and `hookferry sync start|reset|cancel`. */
@@ -206,11 +215,14 @@ export function registerAdminSyncCommands(program: Command, io: CliIo = processI
       .option('--full', 'a full refresh instead of the incremental read')
       .option('--since <cursor[,key]>', 'start after this position instead of the job\'s watermark')
       .option('--ids <a,b,c>', 'read just these record ids (resend)', (value) => value.split(',').map((id) => id.trim()).filter((id) => id !== ''))
+      .option('--retry-errors <runId>', 'read again the records in that run\'s error list')
       .option('--wait', 'wait for the run to end (a progress line on a terminal); exit 1 unless it is done'),
   ).action(async (target: ReturnType<typeof jobArgument>, options: StartOptions) => {
     if (options.ids?.length === 0) throw new HookferryError('cli.usage', '--ids: give at least one record id (a,b,c)', { statusCode: 400 })
+    if (options.ids && options.retryErrors) throw new HookferryError('cli.usage', 'give --ids or --retry-errors, not both', { statusCode: 400 })
     const client = adminClientFor(options, io)
-    const body = { ...(options.full ? { full: true } : {}), ...(options.since ? { since: parseWatermark(options.since) } : {}), ...(options.ids ? { ids: options.ids } : {}) }
+    const ids = options.retryErrors ? await errorKeysOf(client, options.retryErrors) : options.ids
+    const body = { ...(options.full ? { full: true } : {}), ...(options.since ? { since: parseWatermark(options.since) } : {}), ...(ids ? { ids } : {}) }
     const started = await client.post<StartSyncResponse>(`${target.path}/start`, body)
     if (!options.wait) return options.json ? printJson(io, started) : printLine(io, describeStart(started, `${target.source}/${target.job}`))
     if (!options.json) printLine(io, describeStart(started, `${target.source}/${target.job}`))
