@@ -10,6 +10,7 @@ import { availableParallelism, cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startAwsEmulators, type AwsEmulators } from './aws-emulators.ts'
 import { benchColdStart } from './cold-start-block.ts'
+import { benchDashboard } from './dashboard-block.ts'
 import { COST_FLOOR_PER_MILLION, costRows, memoryGbOf, PRICES } from './cost-block.ts'
 import { benchEndToEnd, PATH_ROUND_TRIPS } from './end-to-end-block.ts'
 import { benchIngest, warmUp, type IngestSettings } from './ingest-block.ts'
@@ -43,6 +44,7 @@ const NOTES = [
   '  4 cold start: a handler that only answers 202, bundled and imported the same way.',
   '  5 footprint: a bare `node` process that only waits.',
   `  6 cost: one API Gateway request to one Lambda billed 1 ms ($${COST_FLOOR_PER_MILLION.toFixed(2)} per 1M).`,
+  '  7 dashboard: a one-field HTML page from a bare node:http server, loaded the same way (headless Chromium, empty cache, until the field is on screen).',
   'For rates (webhooks/s, records/s) the p99 column is the slow tail: the 1st percentile of per-interval rates.',
   'Processes: the server under test, the agent (`hookferry agent`) and the floor server each run in their own process; the load generator, the fake SaaS API, the sink and fauxqs share this one; DynamoDB Local is a JVM.',
   'Embedded = `hookferry serve` (the CLI, SQLite). AWS = the HTTP front of startServer with the AWS runtime (SqsWorkQueue on fauxqs, DynamoLedger on DynamoDB Local); durations against emulators sharing 2 busy cores, not AWS: read the AWS latencies and Lambda compute as upper bounds.',
@@ -98,9 +100,10 @@ async function main(): Promise<Report> {
     const embedded = await runtimeBlocks('embedded', shared)
     const aws = await awsBlocks(shared)
     const coldStart = await benchColdStart({ dir, imports: COLD_IMPORTS, progress })
+    const dashboard = await benchDashboard(progress)
     progress('6 cost')
-    const rows = [...embedded.rows, ...aws.rows, ...coldStart, ...costRows(aws.runs)].sort((a, b) => a.block.localeCompare(b.block, 'en', { numeric: true }))
-    return { rows, notes: NOTES, failures: [...embedded.failures, ...aws.failures] }
+    const rows = [...embedded.rows, ...aws.rows, ...coldStart, ...costRows(aws.runs), ...dashboard.rows].sort((a, b) => a.block.localeCompare(b.block, 'en', { numeric: true }))
+    return { rows, notes: NOTES, failures: [...embedded.failures, ...aws.failures, ...dashboard.failures] }
   } finally {
     await Promise.all([floor.stop(), onPrem.close()])
     rmSync(dir, { recursive: true, force: true })

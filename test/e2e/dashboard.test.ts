@@ -125,7 +125,7 @@ describe.skipIf(!available)('the dashboard', () => {
     await signIn(page, relay)
     await page.getByRole('link', { name: 'Requests', exact: true }).click()
     await page.getByText('No request yet.').waitFor()
-    await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true))
+    await page.evaluate(() => ((globalThis as unknown as { notReloaded: boolean }).notReloaded = true))
 
     saas.change('customers', 'cus_live', { name: 'Ada Lovelace' })
     const [requestId] = requestIdsOf(await relay.recordChanged('crm', 'cus_live', 'customer.updated'))
@@ -133,7 +133,7 @@ describe.skipIf(!available)('the dashboard', () => {
     await row.waitFor({ timeout: 10_000 })
     await eventually('the delivery done', () => agent.logsWith('request done').some((line) => line.requestId === requestId))
     await expect.poll(() => row.textContent(), { timeout: 10_000 }).toContain('done')
-    expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true)
+    expect(await page.evaluate(() => (globalThis as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true)
     await shot(page, 'requests')
 
     await row.getByRole('link', { name: 'cus_live' }).click()
