@@ -173,9 +173,12 @@ export function spawnHookferry(scope: TestScope, args: string[], options: SpawnO
   return running
 }
 
-/** `hookferry serve` on an ephemeral port; resolves once it logged its URL. */
-export async function startServeProcess(scope: TestScope, options: { configFile: string; dataDir: string; name?: string; bin?: string }): Promise<{ process: HookferryProcess; url: string }> {
-  const args = ['serve', '--config', options.configFile, '--data-dir', options.dataDir, '--port', '0']
+/** `hookferry serve` on an ephemeral port (or `port`, e.g. again after a crash); resolves once it logged its URL. */
+export async function startServeProcess(
+  scope: TestScope,
+  options: { configFile: string; dataDir: string; name?: string; bin?: string; port?: number; args?: string[] },
+): Promise<{ process: HookferryProcess; url: string }> {
+  const args = ['serve', '--config', options.configFile, '--data-dir', options.dataDir, '--port', String(options.port ?? 0), ...(options.args ?? [])]
   const serve = spawnHookferry(scope, args, { name: options.name ?? 'serve', ...(options.bin ? { bin: options.bin } : {}) })
   const ready = await serve.waitForLog('"hookferry serve is listening"', (line) => line.msg === 'hookferry serve is listening')
   return { process: serve, url: String(ready.agentApiUrl) }
