@@ -191,6 +191,13 @@ describe.skipIf(!available)('the dashboard', () => {
     expect(sink.accepted('cus_b')).toHaveLength(1)
     expect(sink.accepted('cus_c')).toHaveLength(1)
     await page.getByText('No dead letter matches these filters.').waitFor()
+
+    // The overview counts that hour: 4 webhooks, 3 delivered, 4 failed attempts, nothing dead any more.
+    await page.getByRole('link', { name: 'Overview', exact: true }).click()
+    await page.getByRole('link', { name: /^Webhooks\s*4\s/ }).waitFor()
+    await page.getByRole('link', { name: /^Deliveries\s*3\s*delivered in the last hour · 4 failed attempts/ }).waitFor()
+    await page.getByRole('link', { name: /^Dead letters\s*0\s/ }).waitFor()
+    await shot(page, 'overview-traffic')
     await expectTokenKeptSecret(page, urls, relay)
   })
 

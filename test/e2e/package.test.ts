@@ -29,7 +29,7 @@ describe('the npm package', () => {
     const { tarball, files } = await packCheckout(work)
 
     // The build is in, the sources and tests are not (bin.js picks dist/ when installed).
-    expect(files).toEqual(expect.arrayContaining(['lib/cli/bin.js', 'dist/lib/cli/main.js', 'dist/functions/ingest.js', 'package.json']))
+    expect(files).toEqual(expect.arrayContaining(['lib/cli/bin.js', 'dist/lib/cli/main.js', 'dist/functions/ingest.js', 'dist/dashboard/index.html', 'package.json']))
     expect(files.filter((file) => file.startsWith('test/') || (file.startsWith('lib/') && file !== 'lib/cli/bin.js'))).toEqual([])
 
     const project = join(work, 'consumer')
@@ -52,5 +52,8 @@ describe('the npm package', () => {
     const { url } = await startServeProcess(scope, { configFile: config, dataDir: join(project, 'data'), bin })
     const response = await fetch(`${url}/hooks/crm`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"id":"42"}' })
     expect(response.status).toBe(202)
+    // ... and serves the dashboard built into the package.
+    const dashboard = await fetch(`${url}/ui/`)
+    expect([dashboard.status, dashboard.headers.get('content-type')]).toEqual([200, 'text/html; charset=utf-8'])
   })
 })

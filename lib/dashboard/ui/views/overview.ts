@@ -10,7 +10,7 @@ const sum = (values: readonly number[]) => values.reduce((total, value) => total
 
 /** One figure with where to look next. */
 function card(title: string, value: string, detail: string, href: string, tone: 'ok' | 'warn' | 'bad' = 'ok', chart?: SVGElement): HTMLElement {
-  return h('li', { class: `card tone-${tone}` }, h('a', { href, class: 'card-link' }, h('h2', {}, title), h('p', { class: 'figure' }, value), h('p', { class: 'detail' }, detail), chart ?? null))
+  return h('li', { class: `card tone-${tone}` }, h('a', { href, class: 'card-link' }, h('h2', {}, title), h('p', { class: 'figure' }, value), h('p', { class: 'detail' }, detail), chart ? [chart, h('p', { class: 'axis-labels', 'aria-hidden': 'true' }, h('span', {}, '60 min ago'), h('span', {}, 'now'))] : null))
 }
 
 /** Overview: the last hour's traffic, and whatever needs a person (backlog, dead letters, silent agents, stalled syncs). */
