@@ -13,6 +13,8 @@ import { eventually } from './wait.ts'
 
 export const WEBHOOK_SECRET = 'e2e-webhook-secret'
 export const AGENT_TOKEN = 'hfa_e2e-agent-token'
+/** A second agent identity, for high-availability tests (two agents, different ids, same sources). */
+export const SECOND_AGENT = { id: 'e2e-agent-2', token: 'hfa_e2e-second-agent-token' }
 export const ADMIN_TOKEN = 'hfx_e2e-admin-token'
 /** Short leases, so a killed agent's work comes back within seconds. */
 export const LEASE_SECONDS = 5
@@ -35,6 +37,8 @@ export interface AgentSetup {
   env?: Record<string, string>
   /** Other top-level agent config keys (e.g. `circuitBreaker`). */
   settings?: Record<string, unknown>
+  /** Run as the second agent identity (SECOND_AGENT) instead of `e2e-agent`. */
+  second?: boolean
 }
 
 export interface WebhookReply {
@@ -68,11 +72,14 @@ export interface Relay {
  * `hookferry serve` as a child process, with a config written to a temp dir: the given sources,
  * one agent credential, an admin token, short leases and fast retries (0.2 s base, 1 s cap).
  */
-export async function startRelay(scope: TestScope, options: { sources: Record<string, unknown>; server?: Record<string, unknown> }): Promise<Relay> {
+export async function startRelay(scope: TestScope, options: { sources: Record<string, unknown>; server?: Record<string, unknown>; serveArgs?: string[] }): Promise<Relay> {
   const dir = scope.tempDir('hookferry-relay-')
   const input = {
     sources: options.sources,
-    agents: [{ id: 'e2e-agent', tokenSha256: sha256Hex(AGENT_TOKEN) }],
+    agents: [
+      { id: 'e2e-agent', tokenSha256: sha256Hex(AGENT_TOKEN) },
+      { id: SECOND_AGENT.id, tokenSha256: sha256Hex(SECOND_AGENT.token) },
+    ],
     adminTokenSha256: sha256Hex(ADMIN_TOKEN),
     lease: { defaultSeconds: LEASE_SECONDS },
     retry: { baseDelaySeconds: 0.2, maxDelaySeconds: 1 },
@@ -82,7 +89,7 @@ export async function startRelay(scope: TestScope, options: { sources: Record<st
   const config = parseWithSchema(serverConfigSchema, input, 'e2e server config')
   const configFile = join(dir, 'hookferry.yaml')
   writeFileSync(configFile, JSON.stringify(input, null, 2)) // JSON is YAML
-  const { process: serve, url } = await startServeProcess(scope, { configFile, dataDir: join(dir, 'data') })
+  const { process: serve, url } = await startServeProcess(scope, { configFile, dataDir: join(dir, 'data'), ...(options.serveArgs ? { args: options.serveArgs } : {}) })
 
   const post = async (source: string, raw: Buffer, headers: Record<string, string>): Promise<WebhookReply> => {
     const response = await fetch(`${url}/hooks/${source}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: raw })
@@ -112,14 +119,14 @@ export async function startRelay(scope: TestScope, options: { sources: Record<st
       const agentConfig = {
         cloud: { url, token: '${HOOKFERRY_AGENT_TOKEN}', leaseSeconds: LEASE_SECONDS, pollWaitSeconds: 2, ...setup.cloud },
         concurrency: setup.concurrency ?? 4,
-        dataDir: './agent-data',
+        dataDir: setup.second ? './agent-data-2' : './agent-data',
         ...setup.settings,
         sources: setup.sources,
       }
       mkdirSync(join(dir, 'agent'), { recursive: true })
       const configFile = join(dir, 'agent', `agent-${agents}.yaml`)
       writeFileSync(configFile, JSON.stringify(agentConfig, null, 2))
-      return startAgentProcess(scope, { configFile, name: name ?? `agent #${agents}`, env: { ...setup.env, HOOKFERRY_AGENT_TOKEN: AGENT_TOKEN } })
+      return startAgentProcess(scope, { configFile, name: name ?? `agent #${agents}`, env: { ...setup.env, HOOKFERRY_AGENT_TOKEN: setup.second ? SECOND_AGENT.token : AGENT_TOKEN } })
     },
     sendWebhook,
     recordChanged: (source, recordId, event = 'record.updated') => sendWebhook(source, { type: event, data: { id: recordId } }),

@@ -17,43 +17,52 @@ export interface GroupedSink extends Sink {
 }
 
 /**
- * Group commit for the real-time path: a lone delivery goes to the sink at once (no added delay);
- * deliveries that become ready while a batch is being written wait for it and then go together,
- * up to `maxBatch`, as one `deliverBatch` (one transaction, one fsync). Each caller gets its own
- * outcome. Deliveries of one record never share a batch: the cloud keeps one request per record
- * in flight (invariant 3).
+ * Group commit for the real-time path: a delivery goes to the sink at once (no added delay) while
+ * fewer than the sink's `concurrentBatches` batches are being written; deliveries that become
+ * ready while all are busy wait and then go together, up to `maxBatch`, as one `deliverBatch`
+ * (one transaction, one fsync). A file sink writes one batch at a time, a database sink as many
+ * as its pool has connections, and HTTP or module sinks never group (each delivery is its own
+ * call, so a slow one holds up no other). Each caller gets its own outcome. Deliveries of one
+ * record never share a batch: the cloud keeps one request per record in flight (invariant 3).
  */
 export function groupCommit(sink: Sink, { maxBatch = DEFAULT_MAX_BATCH }: { maxBatch?: number } = {}): GroupedSink {
   const waiting: Waiting[] = []
-  let writing: Promise<void> | undefined
+  const inFlight = new Set<Promise<void>>()
+  const lanes = sink.concurrentBatches ?? 1
 
-  const writeBatches = async () => {
-    while (waiting.length > 0) {
-      const batch = waiting.splice(0, maxBatch)
-      const live = batch.filter((item) => !item.signal?.aborted)
-      for (const item of batch) if (item.signal?.aborted) item.reject(item.signal.reason)
-      if (live.length === 0) continue
-      try {
-        const outcomes = await sink.deliverBatch(live.map((item) => item.delivery), batchSignal(live))
-        live.forEach((item, index) => settle(item, outcomes[index]))
-      } catch (error) {
-        for (const item of live) item.reject(error)
-      }
+  const writeBatch = async (batch: Waiting[]) => {
+    const live = batch.filter((item) => !item.signal?.aborted)
+    for (const item of batch) if (item.signal?.aborted) item.reject(item.signal.reason)
+    if (live.length === 0) return
+    try {
+      const outcomes = await sink.deliverBatch(live.map((item) => item.delivery), batchSignal(live))
+      live.forEach((item, index) => settle(item, outcomes[index]))
+    } catch (error) {
+      for (const item of live) item.reject(error)
     }
-    writing = undefined
+  }
+
+  const startBatches = () => {
+    while (waiting.length > 0 && inFlight.size < lanes) {
+      const running: Promise<void> = writeBatch(waiting.splice(0, maxBatch)).finally(() => {
+        inFlight.delete(running)
+        startBatches()
+      })
+      inFlight.add(running)
+    }
   }
 
   return {
     ...optionalCapabilities(sink),
     deliverBatch: (deliveries, signal) => sink.deliverBatch(deliveries, signal),
     close: async () => {
-      await writing
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight])
       await sink.close()
     },
     deliver(delivery, signal) {
       return new Promise<SinkResult>((resolve, reject) => {
         waiting.push({ delivery, signal, resolve, reject })
-        writing ??= writeBatches()
+        startBatches()
       })
     },
   }

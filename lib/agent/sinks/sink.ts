@@ -53,6 +53,11 @@ export interface Sink {
   deliverBatch(deliveries: readonly Delivery[], signal?: AbortSignal): Promise<DeliveryOutcome[]>
   /** Finishes pending writes and releases resources. */
   close(): Promise<void>
+  /**
+   * Batches it can write at the same time (default 1): the real-time path groups deliveries only
+   * while that many are being written (see group-commit.ts). Infinity: it never needs grouping.
+   */
+  concurrentBatches?: number
   /** Full refresh (database sinks): deletes or soft-deletes what no delivery of run `runId` touched; returns how many. Called only after a complete, error-free full run. */
   deleteNotSeenInRun?(runId: string, signal?: AbortSignal): Promise<number>
   /** Runs a statement in the sink's database (a sync job's `afterRun`), `params` bound in order. */
@@ -81,6 +86,8 @@ export function optionalCapabilities(sink: Sink): Pick<Sink, 'deleteNotSeenInRun
 /** A sink built from a one-at-a-time function: a batch is delivered concurrently, each delivery on its own. */
 export function perDeliverySink(deliver: (delivery: Delivery, signal?: AbortSignal) => Promise<SinkResult>, close: () => Promise<void> = async () => {}): Sink {
   return {
+    // Each delivery is its own call: grouping them would only make one wait for another.
+    concurrentBatches: Number.POSITIVE_INFINITY,
     async deliverBatch(deliveries, signal) {
       return Promise.all(
         deliveries.map((delivery) =>

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { permanentError } from '../../../lib/agent/errors.ts'
 import { groupCommit } from '../../../lib/agent/sinks/group-commit.ts'
-import type { Delivery, DeliveryOutcome, Sink } from '../../../lib/agent/sinks/sink.ts'
+import { perDeliverySink, type Delivery, type DeliveryOutcome, type Sink } from '../../../lib/agent/sinks/sink.ts'
 
 const delivery = (n: number): Delivery => ({ op: 'upsert', source: 'crm', recordId: String(n), requestId: `req-${n}`, idempotencyKey: `key-${n}`, record: { n } })
 
@@ -58,5 +58,26 @@ describe('group commit', () => {
     const failing: Sink = { deliverBatch: async () => Promise.reject(new Error('connection lost')), close: async () => {} }
     const grouped = groupCommit(failing)
     await expect(Promise.all([grouped.deliver(delivery(1)), grouped.deliver(delivery(2))])).rejects.toThrow('connection lost')
+  })
+  it('never makes one delivery of a per-delivery sink (HTTP, module) wait for a slow other', async () => {
+    let releaseSlow: () => void = () => {}
+    const grouped = groupCommit(perDeliverySink(async (d) => {
+      if (d.recordId === 'slow') await new Promise<void>((resolve) => (releaseSlow = resolve))
+      return {}
+    }))
+    const slow = grouped.deliver({ ...delivery(0), recordId: 'slow' })
+    await expect(grouped.deliver(delivery(1))).resolves.toEqual({})
+    releaseSlow()
+    await expect(slow).resolves.toEqual({})
+  })
+
+  it('writes as many batches at once as the sink says it can', async () => {
+    const { sink, batches, releaseAll } = recordingSink()
+    const grouped = groupCommit({ ...sink, concurrentBatches: 2 }, { maxBatch: 10 })
+    const results = Promise.all([1, 2, 3, 4].map((n) => grouped.deliver(delivery(n))))
+    expect(batches).toEqual([['1'], ['2']])
+    await releaseAll()
+    await results
+    expect(batches).toEqual([['1'], ['2'], ['3', '4']])
   })
 })
