@@ -164,6 +164,10 @@ describe.skipIf(!available)('the dashboard', () => {
     const groups = page.getByRole('region', { name: 'Dead letters by source and error code' })
     await expect.poll(() => groups.textContent()).toMatch(/crm\s*agent\.deliver_failed\s*4/)
     await shot(page, 'dead-letters')
+    // The README's picture (examples/dashboard.png is a copy): a laptop-sized window, no scrolling.
+    await page.setViewportSize({ width: 1000, height: 640 })
+    await page.screenshot({ path: join(SCREENSHOT_DIR, 'readme.png') })
+    await page.setViewportSize({ width: 1280, height: 860 })
 
     // The sink is fixed: replay one from its row.
     sink.reply = accept
