@@ -16,10 +16,15 @@ export function renderAgents({ agents, backlog, serverTime }: AgentsResponse): s
           { header: 'in flight', value: (agent) => String(agent.inFlight), align: 'right' },
           { header: 'last heartbeat', value: (agent) => formatAgo(agent.lastHeartbeatAt, now) },
         ])
+  // A far side an agent found down (its circuit breaker is open): the work for it is being held.
+  const down = agents.flatMap((agent) =>
+    (agent.breakers ?? []).map((breaker) => `${agent.agentId}: ${breaker.name} is DOWN${breaker.since ? ` since ${formatAgo(breaker.since, now)}` : ''}, ${breaker.held} request(s) held without spending attempts${breaker.lastError ? ` (${breaker.lastError})` : ''}`),
+  )
+  const outages = down.length > 0 ? `\n\n${down.join('\n')}` : ''
   const more = backlog.truncated ? '+' : ''
   const retrying = backlog.retrying > 0 ? ` (${backlog.retrying} waiting for a retry time)` : ''
   const oldest = backlog.oldestWaitingRequestId ? `, oldest waiting ${formatDuration(backlog.oldestWaitingAgeSeconds)} (request ${backlog.oldestWaitingRequestId})` : ''
-  return `${table}\n\nbacklog: ${backlog.queued}${more} queued${retrying}${oldest}`
+  return `${table}${outages}\n\nbacklog: ${backlog.queued}${more} queued${retrying}${oldest}`
 }
 
 /** `hookferry agents`. */

@@ -101,6 +101,15 @@ describe('admin output: agents and replay', () => {
     ])
   })
 
+  it('names each far side an agent found down, and how much it holds', () => {
+    const overview: AgentsResponse = {
+      serverTime: NOW.toISOString(),
+      agents: [{ agentId: 'onprem-1', version: '0.1.0', inFlight: 3, lastHeartbeatAt: ago(3), silentSeconds: 3, breakers: [{ name: 'the sink of source erp', state: 'open', since: ago(252), held: 312, lastError: 'ECONNREFUSED' }] }],
+      backlog: { queued: 300, retrying: 0, oldestWaitingAgeSeconds: 250, truncated: false },
+    }
+    expect(renderAgents(overview).split('\n')).toContain('onprem-1: the sink of source erp is DOWN since 4m 12s ago, 312 request(s) held without spending attempts (ECONNREFUSED)')
+  })
+
   it('says when no agent has ever sent a heartbeat', () => {
     const text = renderAgents({ serverTime: NOW.toISOString(), agents: [], backlog: { queued: 0, retrying: 0, oldestWaitingAgeSeconds: 0, truncated: false } })
     expect(text).toBe('no agent has ever sent a heartbeat (start one with "hookferry agent")\n\nbacklog: 0 queued')
