@@ -31,11 +31,23 @@ export function createProgram(): Command {
   registerAdminDeadLetterCommands(program)
   registerAdminAgentCommands(program)
   registerAdminSyncCommands(program)
-  for (const command of [program, ...program.commands]) {
-    const help = command === program ? 'hookferry --help' : `hookferry ${command.name()} --help`
+  for (const command of withSubcommands(program)) {
+    const help = command === program ? 'hookferry --help' : `hookferry ${commandPath(command)} --help`
     command.configureOutput({ outputError: (text, write) => write(`hookferry: ${text.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')} (see "${help}")\n`) })
   }
   return program
+}
+
+/** The command and every command below it (`sync start` is two levels down). */
+function withSubcommands(command: Command): Command[] {
+  return [command, ...command.commands.flatMap(withSubcommands)]
+}
+
+/** `sync start` for the start subcommand of sync (the root's name left out). */
+function commandPath(command: Command): string {
+  const names: string[] = []
+  for (let at: Command | null = command; at?.parent; at = at.parent) names.unshift(at.name())
+  return names.join(' ')
 }
 
 /**

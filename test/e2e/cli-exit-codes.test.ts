@@ -70,6 +70,9 @@ describe('hookferry exit codes', () => {
       [['requests', '--limit', '5000'], /argument '5000' is invalid\. expected a whole number from 1 to 1000/],
       [['discard', 'some-id'], /required option '--reason <text>' not specified/],
       [['sned'], /unknown command 'sned'/],
+      // Two levels down, the same convention.
+      [['sync', 'start', 'crm/nightly', '--bogus'], /unknown option '--bogus' \(see "hookferry sync start --help"\)/],
+      [['runs', 'show'], /missing required argument 'id' \(see "hookferry runs show --help"\)/],
     ]
     for (const [args, pattern] of cases) {
       const run = await hookferry(args)
