@@ -52,6 +52,10 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
   const webhookSecret = `whsec_${randomBytes(24).toString('base64')}`
   const agentToken = `hfa_${randomBytes(24).toString('base64url')}`
   const saasToken = `saas_${randomBytes(12).toString('hex')}`
+  // The dashboard's sign-in: kept in a file, never printed (the terminal may be recorded or shared).
+  const adminToken = `hfx_${randomBytes(24).toString('base64url')}`
+  const adminTokenFile = join(dataDir, 'admin-token')
+  writeFileSync(adminTokenFile, `${adminToken}\n`, { mode: 0o600 })
   const serverConfigFile = join(dataDir, 'hookferry.yaml')
   writeFileSync(
     serverConfigFile,
@@ -68,6 +72,7 @@ sources:
 agents:
   - id: demo-agent
     tokenSha256: ${sha256Hex(agentToken)}
+adminTokenSha256: ${sha256Hex(adminToken)}
 `,
   )
   const config = loadYamlConfig(serverConfigSchema, serverConfigFile)
@@ -162,6 +167,7 @@ sources:
   agent       polls ${server.url}/agent/v1/pull outbound; health ${agent.healthUrl ?? '(off)'}/healthz
   demo SaaS   ${saas.url}  (customers cus_1..cus_3; it signs its webhooks)
   demo sink   ${sink.url}  (stands in for your on-prem system)
+  dashboard   ${server.url}/ui/  (sign in with the admin token in ${relative(process.cwd(), adminTokenFile) || adminTokenFile})
 
 ${options.autoChanges ? `Every ${CHANGE_INTERVAL_IN_MS / 1000} s the demo SaaS changes a customer. ` : ''}Send one yourself (another terminal):
   npx hookferry send --config ${configPath} --url ${server.url} --source ${DEMO_SOURCE} --data '{"type":"customer.updated","data":{"id":"cus_2"}}'

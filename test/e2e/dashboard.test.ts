@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -8,6 +8,7 @@ import { startFakeSink } from '../support/fake-sink.ts'
 import type { LeaseGrant, SyncProgress } from '../../lib/relay/agent-api.ts'
 import { ZERO_COUNTS } from '../../lib/relay/sync-types.ts'
 import { ADMIN_TOKEN, AGENT_TOKEN, requestIdsOf, startRelay, webhookSource, type Relay } from '../support/relay-harness.ts'
+import { REPO_ROOT, spawnHookferry } from '../support/processes.ts'
 import { useTestScope } from '../support/test-scope.ts'
 import { eventually } from '../support/wait.ts'
 
@@ -266,5 +267,22 @@ describe.skipIf(!available)('the dashboard', () => {
     await expect.poll(() => job.textContent()).toContain('none (reads from the beginning)')
     await shot(page, 'syncs')
     await expectTokenKeptSecret(page, urls, relay)
+  })
+  it('opens from `npm start`: the demo prints where the dashboard is and keeps its token in a file, not on screen', async () => {
+    const dataDir = scope.tempDir('hookferry-demo-')
+    const demo = spawnHookferry(scope, ['demo', '--port', '0', '--data-dir', dataDir, '--no-auto-changes'], { name: 'demo', cwd: REPO_ROOT })
+    const [, url, tokenFile] = await demo.waitForOutput(/^ {2}dashboard {3}(\S+) {2}\(sign in with the admin token in (\S+)\)$/m)
+    const token = readFileSync(join(REPO_ROOT, tokenFile!), 'utf8').trim()
+    expect(demo.stdout).not.toContain(token)
+
+    const { page, urls } = await openPage()
+    await page.goto(url!)
+    await page.getByLabel('Admin token').fill(token)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.getByRole('link', { name: /Agents\s+1 up · 0 silent/ }).waitFor()
+    expect(page.url()).not.toContain(token)
+    expect(await page.content()).not.toContain(token)
+    for (const requested of urls) expect(requested).not.toContain(token)
+    expect(readFileSync(join(dataDir, 'serve.log'), 'utf8')).not.toContain(token)
   })
 })

@@ -2,7 +2,7 @@ import './styles.css'
 import { whenUnauthorized } from './api.ts'
 import { fill, h } from './dom.ts'
 import { session } from './session.ts'
-import type { View, ViewContext } from './view.ts'
+import { refreshAges, type View, type ViewContext } from './view.ts'
 import { agentsView } from './views/agents.ts'
 import { deadLettersView } from './views/dead-letters.ts'
 import { overviewView } from './views/overview.ts'
@@ -86,7 +86,10 @@ function render(): void {
       const tick = () => {
         if (gone || running || document.hidden) return
         running = true
-        refresh().finally(() => (running = false))
+        refresh().finally(() => {
+          running = false
+          refreshAges(root)
+        })
       }
       tick()
       timers.push(window.setInterval(tick, ms))

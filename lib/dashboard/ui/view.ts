@@ -1,5 +1,6 @@
 import { ApiError } from './api.ts'
 import { h } from './dom.ts'
+import { ago, dateTime } from './format.ts'
 
 /** What a screen gets from the shell. */
 export interface ViewContext {
@@ -38,4 +39,12 @@ export function hashOf(path: string, filters: Record<string, string | undefined>
   const query = new URLSearchParams()
   for (const [name, value] of Object.entries(filters)) if (value) query.set(name, value)
   return `#${path}${query.size > 0 ? `?${query}` : ''}`
+}
+
+/** "3 min ago" as a <time>, kept current by the shell between refreshes (see refreshAges). */
+export const agoTime = (iso: string): HTMLElement => h('time', { datetime: iso, title: dateTime(iso), 'data-ago': true }, ago(iso))
+
+/** Brings every agoTime under `root` up to date, without re-rendering (so focus and scroll stay). */
+export function refreshAges(root: ParentNode): void {
+  for (const element of root.querySelectorAll<HTMLTimeElement>('time[data-ago]')) element.textContent = ago(element.dateTime)
 }

@@ -3,8 +3,8 @@ import type { DeadLetterGroupsResponse } from '../../../admin/dead-letter-groups
 import { api, ApiError, eachLimited } from '../api.ts'
 import { discardControl, replayOne, replayOutcome } from '../dead-letter-actions.ts'
 import { emptyState, field, fill, h, table } from '../dom.ts'
-import { ago, count, dateTime, isoFromLocalInput, localInputOf } from '../format.ts'
-import { errorBox, hashOf, type View } from '../view.ts'
+import { count, dateTime, isoFromLocalInput, localInputOf } from '../format.ts'
+import { agoTime, errorBox, hashOf, type View } from '../view.ts'
 
 const NO_CODE = 'none'
 /** A filtered replay handles at most this many dead letters per click (the page says when more are left). */
@@ -111,7 +111,7 @@ export const deadLettersView: View = (context) => {
             h('td', {}, h('code', {}, group.code)),
             h('td', { class: 'num' }, count(group.count)),
             h('td', {}, dateTime(group.firstSeen)),
-            h('td', {}, ago(group.lastSeen)),
+            h('td', {}, agoTime(group.lastSeen)),
             h('td', { class: 'error-text' }, group.message ?? ''),
             h('td', {}, h('a', { class: 'button', href: hashOf('/dead-letters', { source: group.source, code: group.code }), 'aria-label': `Show the ${group.count} dead letters of ${group.source} with ${group.code}` }, 'Show')),
           ))))
@@ -128,7 +128,7 @@ export const deadLettersView: View = (context) => {
             await refresh(true)
           } }, 'Replay')
           return h('tr', { 'data-request-id': item.id },
-            h('td', {}, h('time', { datetime: item.updatedAt, title: dateTime(item.updatedAt) }, ago(item.updatedAt))),
+            h('td', {}, agoTime(item.updatedAt)),
             h('td', {}, item.source),
             h('td', {}, h('a', { href: `#/requests/${encodeURIComponent(item.id)}` }, item.recordId)),
             h('td', { class: 'error-text' }, `${codeOf(item)}: ${item.lastError?.message ?? ''}`),

@@ -38,7 +38,7 @@ export const overviewView: View = (context) => {
         card('Backlog', `${count(backlog.queued)} waiting`, backlog.queued === 0 ? 'nothing waits for an agent' : `oldest waiting ${duration(backlog.oldestWaitingAgeSeconds)} · ${backlog.retrying} waiting for a retry`, '#/requests?state=queued', backlog.oldestWaitingAgeSeconds > 600 ? 'bad' : backlog.queued > 0 ? 'warn' : 'ok'),
         card('Dead letters', count(overview.deadLetters), overview.deadLetters === 0 ? 'nothing failed for good' : 'failed for good: replay or discard them', '#/dead-letters', overview.deadLetters > 0 ? 'bad' : 'ok'),
         card('Agents', agents.total === 0 ? 'none yet' : `${up} up · ${agents.silent} silent`, agents.total === 0 ? 'start one: hookferry agent --config agent.yaml' : `silent: no heartbeat for over ${duration(agents.silentAfterSeconds)}`, '#/agents', agents.total === 0 || agents.silent > 0 ? 'bad' : 'ok'),
-        card('Syncs', syncs ? (syncs.jobs.length === 0 ? 'none' : `${stalled} behind schedule`) : 'unavailable', syncs ? `${syncs.jobs.length} scheduled jobs` : 'this server has no sync API', '#/syncs', stalled > 0 ? 'bad' : 'ok'),
+        card('Syncs', syncs ? (syncs.jobs.length === 0 ? 'none' : `${stalled} behind schedule`) : 'unavailable', syncs ? (syncs.jobs.length === 0 ? 'no sync job is configured' : `${syncs.jobs.length} scheduled jobs`) : 'this server has no sync API', '#/syncs', stalled > 0 ? 'bad' : 'ok'),
       ]
       fill(body, h('ul', { class: 'cards' }, cards), overview.truncated ? h('p', { class: 'notice' }, 'The ledger holds more requests than one scan reads: these figures are lower bounds.') : null)
     } catch (error) {

@@ -1,8 +1,8 @@
 import type { RequestPageResponse, RequestSummary } from '../../../admin/admin-api.ts'
 import { api } from '../api.ts'
 import { emptyState, field, fill, h, table } from '../dom.ts'
-import { ago, dateTime, isoFromLocalInput, localInputOf } from '../format.ts'
-import { errorBox, hashOf, stateBadge, type View } from '../view.ts'
+import { dateTime, isoFromLocalInput, localInputOf } from '../format.ts'
+import { agoTime, errorBox, hashOf, stateBadge, type View } from '../view.ts'
 
 const STATES = ['queued', 'leased', 'deferred', 'done', 'dead', 'discarded']
 const PAGE = 50
@@ -12,7 +12,7 @@ function requestRow(request: RequestSummary, fresh: boolean): HTMLTableRowElemen
   return h(
     'tr',
     { class: fresh ? 'fresh' : undefined, 'data-request-id': request.id },
-    h('td', {}, h('time', { datetime: request.updatedAt, title: dateTime(request.updatedAt) }, ago(request.updatedAt))),
+    h('td', {}, agoTime(request.updatedAt)),
     h('td', {}, request.source),
     h('td', {}, h('a', { href: `#/requests/${encodeURIComponent(request.id)}` }, request.recordType ? `${request.recordType}/${request.recordId}` : request.recordId)),
     h('td', {}, stateBadge(request.state)),
