@@ -17,6 +17,12 @@ import { eventually } from '../support/wait.ts'
  * fake SaaS and a fake sink over HTTP. Each test leaves a screenshot under test-output/dashboard/.
  */
 const scope = useTestScope()
+/** Runs in the page (a string: the test's types have no DOM): controls without a label or accessible name. */
+const UNLABELLED_CONTROLS = `[
+  ...[...document.querySelectorAll('input, select, textarea')].filter((c) => c.labels?.length === 0 && !c.getAttribute('aria-label')),
+  ...[...document.querySelectorAll('button, a[href]')].filter((c) => !c.textContent.trim() && !c.getAttribute('aria-label')),
+  ...[...document.querySelectorAll('svg')].filter((c) => !c.getAttribute('aria-label')),
+].map((c) => c.outerHTML.slice(0, 120))`
 const available = existsSync(CHROMIUM)
 
 if (!available) {
@@ -71,7 +77,12 @@ describe.skipIf(!available)('the dashboard', () => {
     expect(relay.serve.stdout + relay.serve.stderr).not.toContain(ADMIN_TOKEN)
   }
 
-  const shot = (page: Page, name: string) => page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true })
+  /** Each screenshot also checks the screen's basics: every control labelled, every button named, every chart described. */
+  async function shot(page: Page, name: string): Promise<void> {
+    await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true })
+    const unlabelled = await page.evaluate<string[]>(UNLABELLED_CONTROLS)
+    expect(unlabelled, `${name}: controls without a label or name`).toEqual([])
+  }
 
   it('serves the page and its bundles with their content types, caching and a strict CSP', async () => {
     const { relay } = await startSystem()
@@ -106,8 +117,10 @@ describe.skipIf(!available)('the dashboard', () => {
     await expect.poll(() => page.getByRole('alert').textContent()).toContain('auth.invalid_token')
     await shot(page, 'sign-in-error')
 
-    await page.getByLabel('Admin token').fill(ADMIN_TOKEN)
-    await page.getByRole('button', { name: 'Sign in' }).click()
+    // Keyboard only: the token field has the focus after an error, Enter submits.
+    await page.getByLabel('Admin token').fill('')
+    await page.keyboard.type(ADMIN_TOKEN)
+    await page.keyboard.press('Enter')
     await page.getByRole('heading', { name: 'Overview' }).waitFor()
     await page.getByRole('link', { name: /Agents\s+1 up · 0 silent/ }).waitFor()
     expect(await page.evaluate(() => sessionStorage.getItem('hookferry.adminToken'))).toBe(ADMIN_TOKEN)
