@@ -5,18 +5,26 @@ import { emptyState, fill, h, table } from '../dom.ts'
 import { count, dateTime, duration } from '../format.ts'
 import { errorBox, type View } from '../view.ts'
 
+const OVERVIEW_EVERY_IN_MS = 30_000
+
 /** Agents: heartbeat age, version, in flight and deliveries in the last hour; a silent agent is marked in words, colour and an icon. */
 export const agentsView: View = (context) => {
   const summary = h('div', {})
   const body = h('div', {})
   fill(context.root, h('h1', {}, 'Agents'), summary, body)
   let lastJson = ''
+  // Heartbeats every 2 s; the hour's deliveries (a ledger scan) every 30 s is plenty.
+  let overview: OverviewResponse | undefined
+  let overviewAt = 0
   context.poll(2_000, async () => {
     try {
-      const [agents, overview] = await Promise.all([api<AgentsResponse>('GET', '/agents'), api<OverviewResponse>('GET', '/overview')])
+      const stale = Date.now() - overviewAt > OVERVIEW_EVERY_IN_MS
+      const [agents, fresh] = await Promise.all([api<AgentsResponse>('GET', '/agents'), stale || !overview ? api<OverviewResponse>('GET', '/overview') : Promise.resolve(overview)])
+      if (fresh !== overview) overviewAt = Date.now()
+      overview = fresh
       if (context.gone) return
-      const threshold = overview.agents.silentAfterSeconds
-      const view = agents.agents.map((agent) => ({ ...agent, silent: agent.silentSeconds > threshold, delivered: overview.deliveriesByAgent[agent.agentId] ?? 0 }))
+      const threshold = fresh.agents.silentAfterSeconds
+      const view = agents.agents.map((agent) => ({ ...agent, silent: agent.silentSeconds > threshold, delivered: fresh.deliveriesByAgent[agent.agentId] ?? 0 }))
       const silent = view.filter((agent) => agent.silent)
       const json = JSON.stringify([view, agents.backlog])
       if (json === lastJson) return

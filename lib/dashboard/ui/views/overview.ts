@@ -17,7 +17,8 @@ function card(title: string, value: string, detail: string, href: string, tone: 
 export const overviewView: View = (context) => {
   const body = h('div', {})
   fill(context.root, h('h1', {}, 'Overview'), body)
-  context.poll(5_000, async () => {
+  // Each refresh scans the hour's requests in the ledger: every 10 s, not faster.
+  context.poll(10_000, async () => {
     try {
       const [overview, syncs] = await Promise.all([
         api<OverviewResponse>('GET', '/overview'),
