@@ -125,6 +125,13 @@ describe.skipIf(!available)('the dashboard', () => {
     await page.getByRole('link', { name: /Agents\s+1 up · 0 silent/ }).waitFor()
     expect(await page.evaluate(() => sessionStorage.getItem('hookferry.adminToken'))).toBe(ADMIN_TOKEN)
     await shot(page, 'overview')
+    // The skip link moves the focus to the content and leaves the route alone.
+    const route = page.url()
+    await page.locator('a.skip').focus()
+    await page.keyboard.press('Enter')
+    expect(await page.evaluate('document.activeElement.id')).toBe('main')
+    expect(page.url()).toBe(route)
+    await page.getByRole('heading', { name: 'Overview' }).waitFor()
     await page.setViewportSize({ width: 390, height: 844 })
     await shot(page, 'overview-phone')
     await expectTokenKeptSecret(page, urls, relay)

@@ -104,6 +104,11 @@ function render(): void {
   screen.view(context)
 }
 
+// The hash is the router's: the skip link moves the focus instead of changing it.
+document.querySelector('a.skip')?.addEventListener('click', (event) => {
+  event.preventDefault()
+  document.getElementById('main')?.focus()
+})
 window.addEventListener('hashchange', () => {
   render()
   document.getElementById('main')?.focus()
