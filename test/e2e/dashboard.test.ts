@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildDashboard, CHROMIUM, CHROMIUM_MISSING, launchBrowser, SCREENSHOT_DIR } from '../support/browser.ts'
 import { startFakeSaas } from '../support/fake-saas.ts'
 import { startFakeSink } from '../support/fake-sink.ts'
+import { startHttpTestServer } from '../support/http-test-server.ts'
 import type { LeaseGrant, SyncProgress } from '../../lib/relay/agent-api.ts'
 import { ZERO_COUNTS } from '../../lib/relay/sync-types.ts'
 import { ADMIN_TOKEN, AGENT_TOKEN, requestIdsOf, startRelay, webhookSource, type Relay } from '../support/relay-harness.ts'
@@ -305,4 +306,46 @@ describe.skipIf(!available)('the dashboard', () => {
     for (const requested of urls) expect(requested).not.toContain(token)
     expect(readFileSync(join(dataDir, 'serve.log'), 'utf8')).not.toContain(token)
   })
+  it('follows a sync run of a real agent from the page: its counts grow chunk by chunk until it is done', async () => {
+    // A SaaS list API of 12 contacts, 4 a page, each page slow enough for the page to see the run move.
+    const contacts = Array.from({ length: 12 }, (_, index) => ({ id: `c-${index + 1}`, name: `Contact ${index + 1}`, updated_at: new Date(Date.UTC(2026, 0, 1, 0, 0, index)).toISOString() }))
+    const api = await startHttpTestServer((request) => {
+      const url = new URL(request.path, 'http://list')
+      const offset = Number(url.searchParams.get('offset') ?? 0)
+      return { status: 200, body: { data: contacts.slice(offset, offset + Number(url.searchParams.get('limit') ?? 4)) }, delayMs: 700 }
+    })
+    scope.defer(() => api.close())
+    const sink = await startFakeSink(scope)
+    const relay = await startRelay(scope, { sources: { crm: webhookSource({ jobs: { contacts: { schedule: '0 2 * * *' } } }) } })
+    await relay.startAgent({
+      sources: {
+        crm: {
+          fetch: { type: 'http', url: `${api.url}/contacts/{id}` },
+          list: { type: 'http', url: `${api.url}/contacts?offset={offset}&limit={pageSize}`, items: 'data', pagination: { type: 'offset' }, order: 'none', pageSize: 4 },
+          sync: { chunkSize: 4, checkpointEveryMs: 0 },
+          deliver: { type: 'http', url: `${sink.url}/contacts/{id}`, method: 'PUT' },
+        },
+      },
+    })
+
+    const { page, urls } = await openPage()
+    await signIn(page, relay)
+    await page.getByRole('link', { name: 'Syncs', exact: true }).click()
+    const job = page.locator('tr[data-job="crm/contacts"]')
+    await job.getByRole('button', { name: 'Start run' }).click()
+    await expect.poll(() => page.locator('p.notice').textContent()).toContain('crm/contacts: run started')
+    await page.locator('tr[data-run-id] a').first().click()
+
+    const seen = new Set<string>()
+    await eventually('the run done on its page', async () => {
+      seen.add((await page.locator('.progress-text').textContent()) ?? '')
+      return /Statedone/.test((await page.locator('dl.facts').textContent()) ?? '')
+    }, { timeoutMs: 30_000, intervalMs: 100 })
+    expect(await page.locator('.progress-text').textContent()).toBe('12 read · 12 written · 0 rejected')
+    // It moved while it ran, and the page followed: a count between none and all was on screen.
+    expect([...seen].some((text) => /^([1-9]|1[01]) read/.test(text)), [...seen].join(' | ')).toBe(true)
+    expect(new Set(sink.accepted().map((delivery) => delivery.recordId))).toEqual(new Set(contacts.map((contact) => contact.id)))
+    await shot(page, 'sync-run-agent')
+    await expectTokenKeptSecret(page, urls, relay)
+  }, 60_000)
 })

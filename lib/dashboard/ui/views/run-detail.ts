@@ -26,9 +26,9 @@ export const runDetailView: View = (context) => {
         h('dl', { class: 'facts' },
           [['State', stateBadge(run.state === 'leased' ? 'running' : run.state)], ['Job', `${run.source}/${run.job}`], ['Mode', `${run.mode}${run.trigger ? ` (${run.trigger})` : ''}`], ['Progress', h('span', { class: 'progress-text' }, countsText(run))],
             ['Also', `${count(c.unchanged)} unchanged · ${count(c.stale)} stale · ${count(c.deleted)} deleted · ${count(c.pages)} pages`], ['Chunks committed', count(run.chunks)],
-            ['Started at', run.startWatermark ? watermarkText(run.startWatermark) : '–'], ['Checkpoint', run.checkpoint ? watermarkText(run.checkpoint) : '–'],
+            ['Start position', run.startWatermark ? watermarkText(run.startWatermark) : '–'], ['Checkpoint', run.checkpoint ? watermarkText(run.checkpoint) : '–'],
             ['Started', dateTime(run.startedAt)], ['Finished', dateTime(run.finishedAt)], ['Duration', run.durationSeconds === undefined ? '–' : duration(run.durationSeconds)],
-            ['Attempts', `${run.attempts} of ${run.maxAttempts}`], ['Agent', run.leasedBy ?? '–'],
+            ['Attempts', `${run.attempts} of ${run.maxAttempts}`], ['Agent', run.leasedBy ?? run.attemptHistory.at(-1)?.agentId ?? '–'],
             ['Last error', run.lastError ? `${run.lastError.code ?? 'error'}: ${run.lastError.message}` : '–']]
             .map(([name, value]) => [h('dt', {}, name as string), h('dd', {}, value as string | HTMLElement)])),
         active ? h('div', { class: 'actions' }, confirmButton('Cancel run…', 'Cancel this run? Committed chunks stay; the watermark keeps its last promoted position.', 'Yes, cancel', async () => {
@@ -44,7 +44,7 @@ export const runDetailView: View = (context) => {
         h('h2', {}, `Errors (${run.errors.length})`),
         run.errors.length === 0 ? emptyState('No record failed in this run.', '') : table('Records the run could not deliver', ['At', 'Record', 'Code', 'Message'], run.errors.map((error) => h('tr', {}, h('td', {}, dateTime(error.at)), h('td', {}, error.key), h('td', {}, h('code', {}, error.code ?? '–')), h('td', { class: 'error-text' }, error.message)))),
         h('h2', {}, 'Attempts'),
-        run.attemptHistory.length === 0 ? emptyState('Not picked up yet.', 'An agent with this source\'s list connector takes it on its next poll.') : table('Attempts', ['Attempt', 'Agent', 'Started', 'Duration', 'Outcome', 'Error'], run.attemptHistory.map((attempt) => h('tr', {}, h('td', { class: 'num' }, attempt.attempt), h('td', {}, attempt.agentId), h('td', {}, dateTime(attempt.startedAt)), h('td', {}, milliseconds(attempt.durationMs)), h('td', {}, attempt.outcome ?? 'running'), h('td', { class: 'error-text' }, attempt.error ? `${attempt.error.code ?? ''} ${attempt.error.message}` : '')))),
+        run.attemptHistory.length === 0 ? emptyState('Not picked up yet.', 'An agent with this source\'s list connector takes it on its next poll.') : table('Attempts', ['Attempt', 'Agent', 'Started', 'Duration', 'Outcome', 'Error or note'], run.attemptHistory.map((attempt) => h('tr', {}, h('td', { class: 'num' }, attempt.attempt), h('td', {}, attempt.agentId), h('td', {}, dateTime(attempt.startedAt)), h('td', {}, milliseconds(attempt.durationMs)), h('td', {}, attempt.outcome ?? 'running'), h('td', { class: attempt.outcome === 'done' ? 'muted' : 'error-text' }, attempt.error ? `${attempt.error.code ?? ''} ${attempt.error.message}`.trim() : '')))),
       )
     } catch (error) {
       if (!context.gone) fill(body, errorBox('Could not load the run:', error))
