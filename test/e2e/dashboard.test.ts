@@ -87,6 +87,8 @@ describe.skipIf(!available)('the dashboard', () => {
 
   it('serves the page and its bundles with their content types, caching and a strict CSP', async () => {
     const { relay } = await startSystem()
+    // serve says where the dashboard is (the admin API is on in this config).
+    await eventually('serve naming the dashboard', () => relay.serve.stderr.includes(`dashboard at ${relay.url}/ui/`))
     const page = await fetch(`${relay.url}/ui/`, { headers: { 'accept-encoding': 'gzip' } })
     expect(page.status).toBe(200)
     expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8')

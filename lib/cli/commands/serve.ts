@@ -35,6 +35,6 @@ export function registerServeCommand(program: Command): void {
       })
       const server = await starting
       // The same, for a person at the terminal (stdout carries the JSON log).
-      console.error(`hookferry serve: webhooks at ${server.url}/hooks/{source} (${Object.keys(config.sources).join(', ')}), agent API at ${server.url}/agent/v1. Ctrl-C stops.`)
+      console.error(`hookferry serve: webhooks at ${server.url}/hooks/{source} (${Object.keys(config.sources).join(', ')}), agent API at ${server.url}/agent/v1${config.adminTokenSha256 === undefined ? '' : `, dashboard at ${server.url}/ui/`}. Ctrl-C stops.`)
     })
 }
