@@ -59,7 +59,16 @@ describe.skipIf(!available)('the dashboard', () => {
     const page = await context.newPage()
     const urls: string[] = []
     page.on('request', (request) => void urls.push(request.url()))
-    scope.defer(() => page.close())
+    // Script errors and CSP violations fail the test; a refused sign-in (HTTP 401) is not an error of the page.
+    const errors: string[] = []
+    page.on('pageerror', (error) => void errors.push(String(error)))
+    page.on('console', (message) => {
+      if (message.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(message.text())) errors.push(message.text())
+    })
+    scope.defer(async () => {
+      await page.close()
+      expect(errors, 'errors in the page').toEqual([])
+    })
     return { page, urls }
   }
 
