@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import type { DatabaseSync } from 'node:sqlite'
 import type { ServerConfig } from '../config/server-config.ts'
+import { commitGroupOf } from '../ports/local/commit-group.ts'
 import { openDatabase } from '../ports/local/open-database.ts'
 import { SqliteLedger } from '../ports/local/sqlite-ledger.ts'
 import { SqliteWorkQueue } from '../ports/local/sqlite-queue.ts'
@@ -45,6 +46,10 @@ export function createLocalRuntime({ config, dataDir, log, signal }: { config: S
     newId: randomUUID,
     random: Math.random,
     signal,
-    close: () => db.close(),
+    close: () => {
+      // Calls still waiting for the group's commit get it, rather than a rollback by close().
+      commitGroupOf(db).flush()
+      db.close()
+    },
   }
 }

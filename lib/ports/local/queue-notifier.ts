@@ -33,21 +33,39 @@ export function notifyQueue(db: DatabaseSync, queueName: string): void {
   emitterFor(db).emit(queueName)
 }
 
+export interface QueueListener {
+  /** Resolves at once if a notification came since listenForQueue, else on the next one, after `timeoutMs`, or when `signal` aborts. */
+  wait(timeoutMs: number, signal?: AbortSignal): Promise<void>
+  stop(): void
+}
+
 /**
- * Resolves on the next notification for `queueName`, after `timeoutMs`, or when `signal` aborts.
- * The listener is registered synchronously, so a send right after the caller's last look is not missed.
+ * Listens for notifications of `queueName` from now on. Take it BEFORE looking at the queue: the
+ * look awaits (it may join a commit group), and a send committed during that await is then not missed.
  */
-export function waitForQueue(db: DatabaseSync, queueName: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+export function listenForQueue(db: DatabaseSync, queueName: string): QueueListener {
   const emitter = emitterFor(db)
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer)
-      emitter.off(queueName, done)
-      signal?.removeEventListener('abort', done)
-      resolve()
-    }
-    const timer = setTimeout(done, timeoutMs)
-    emitter.on(queueName, done)
-    signal?.addEventListener('abort', done, { once: true })
-  })
+  let notified = false
+  let wake: (() => void) | undefined
+  const onNotify = (): void => {
+    notified = true
+    wake?.()
+  }
+  emitter.on(queueName, onNotify)
+  return {
+    wait: (timeoutMs, signal) =>
+      new Promise((resolve) => {
+        if (notified || signal?.aborted) return resolve()
+        const done = (): void => {
+          clearTimeout(timer)
+          wake = undefined
+          signal?.removeEventListener('abort', done)
+          resolve()
+        }
+        const timer = setTimeout(done, timeoutMs)
+        wake = done
+        signal?.addEventListener('abort', done, { once: true })
+      }),
+    stop: () => void emitter.off(queueName, onNotify),
+  }
 }

@@ -9,6 +9,7 @@ import {
   isExpired,
   normalizeRequestQuery,
 } from '../ledger-query.ts'
+import { commitGroupOf, type CommitGroup } from './commit-group.ts'
 import { withSqlite } from './sqlite-errors.ts'
 import { immediateTransaction } from './sqlite-transaction.ts'
 
@@ -22,9 +23,13 @@ type ListCursor = [updatedAt: string, id: string]
 const isListCursor = (value: unknown): value is ListCursor =>
   Array.isArray(value) && value.length === 2 && value.every((part) => typeof part === 'string')
 
-/** The ledger on node:sqlite: mutateRecord is one BEGIN IMMEDIATE transaction, so it never conflicts. */
+/**
+ * The ledger on node:sqlite: every write joins the connection's commit group (one savepoint each,
+ * one durable commit for all the calls of an event-loop turn), so mutateRecord never conflicts.
+ */
 export class SqliteLedger implements Ledger {
   readonly #db: DatabaseSync
+  readonly #group: CommitGroup
   readonly #now: () => Date
   readonly #sql: Record<
     'getRecord' | 'putRecord' | 'getRequest' | 'putRequest' | 'getDelivery' | 'putDelivery' | 'putAgent' | 'listAgents',
@@ -33,6 +38,7 @@ export class SqliteLedger implements Ledger {
 
   constructor({ db, now = () => new Date() }: { db: DatabaseSync; now?: () => Date }) {
     this.#db = db
+    this.#group = commitGroupOf(db)
     this.#now = now
     this.#sql = {
       getRecord: db.prepare('SELECT data, rev, expires_at FROM ledger_records WHERE record_key = ?'),
@@ -63,51 +69,47 @@ export class SqliteLedger implements Ledger {
     requestIds: readonly string[],
     decide: (snapshot: RecordSnapshot) => RecordMutation<T>,
   ): Promise<T> {
-    return withSqlite('ledger write', () =>
-      immediateTransaction(this.#db, () => {
-        const now = this.#now()
-        const recordRow = this.#sql.getRecord.get(recordKey) as StoredRow | undefined
-        const record = this.#live<RecordState>(recordRow, now)
-        const requests = new Map<string, RelayRequest>()
-        for (const id of new Set([...requestIds, ...[record?.requestId, record?.nextRequestId].filter((id) => id !== undefined)])) {
-          const request = this.#live<RelayRequest>(this.#sql.getRequest.get(id) as StoredRow | undefined, now)
-          if (request !== undefined) requests.set(id, request)
-        }
-        const mutation = decide({ record, requests })
-        if (mutation.record !== undefined) {
-          const stored = { ...mutation.record, rev: (recordRow?.rev ?? 0) + 1 }
-          this.#sql.putRecord.run(recordKey, JSON.stringify(stored), stored.rev, stored.expiresAt ?? null)
-        }
-        for (const request of mutation.requests ?? []) {
-          const current = this.#sql.getRequest.get(request.id) as StoredRow | undefined
-          const stored = { ...request, rev: (current?.rev ?? 0) + 1 }
-          const { id, state, updatedAt, source, recordId, rev, expiresAt } = stored
-          this.#sql.putRequest.run(id, state, updatedAt, source, recordId, JSON.stringify(stored), rev, expiresAt ?? null)
-        }
-        return mutation.result
-      }),
-    )
+    return this.#group.write('ledger write', () => {
+      const now = this.#now()
+      const recordRow = this.#sql.getRecord.get(recordKey) as StoredRow | undefined
+      const record = this.#live<RecordState>(recordRow, now)
+      const requests = new Map<string, RelayRequest>()
+      for (const id of new Set([...requestIds, ...[record?.requestId, record?.nextRequestId].filter((id) => id !== undefined)])) {
+        const request = this.#live<RelayRequest>(this.#sql.getRequest.get(id) as StoredRow | undefined, now)
+        if (request !== undefined) requests.set(id, request)
+      }
+      const mutation = decide({ record, requests })
+      if (mutation.record !== undefined) {
+        const stored = { ...mutation.record, rev: (recordRow?.rev ?? 0) + 1 }
+        this.#sql.putRecord.run(recordKey, JSON.stringify(stored), stored.rev, stored.expiresAt ?? null)
+      }
+      for (const request of mutation.requests ?? []) {
+        const current = this.#sql.getRequest.get(request.id) as StoredRow | undefined
+        const stored = { ...request, rev: (current?.rev ?? 0) + 1 }
+        const { id, state, updatedAt, source, recordId, rev, expiresAt } = stored
+        this.#sql.putRequest.run(id, state, updatedAt, source, recordId, JSON.stringify(stored), rev, expiresAt ?? null)
+      }
+      return mutation.result
+    })
   }
 
   async markSent(requestId: string, sentAt: string): Promise<boolean> {
-    return withSqlite('ledger write', () =>
-      immediateTransaction(this.#db, () => {
-        const row = this.#sql.getRequest.get(requestId) as StoredRow | undefined
-        const request = this.#live<RelayRequest>(row, this.#now())
-        if (!row || !request || request.state !== 'queued' || request.sentAt) return false
-        const stored = { ...request, sentAt, rev: row.rev + 1 }
-        this.#sql.putRequest.run(stored.id, stored.state, stored.updatedAt, stored.source, stored.recordId, JSON.stringify(stored), stored.rev, stored.expiresAt ?? null)
-        return true
-      }),
-    )
+    return this.#group.write('ledger write', () => {
+      const row = this.#sql.getRequest.get(requestId) as StoredRow | undefined
+      const request = this.#live<RelayRequest>(row, this.#now())
+      if (!row || !request || request.state !== 'queued' || request.sentAt) return false
+      const stored = { ...request, sentAt, rev: row.rev + 1 }
+      this.#sql.putRequest.run(stored.id, stored.state, stored.updatedAt, stored.source, stored.recordId, JSON.stringify(stored), stored.rev, stored.expiresAt ?? null)
+      return true
+    })
   }
 
   async getRequest(id: string): Promise<RelayRequest | undefined> {
-    return withSqlite('ledger read', () => this.#live(this.#sql.getRequest.get(id) as StoredRow | undefined, this.#now()))
+    return this.#group.read('ledger read', () => this.#live(this.#sql.getRequest.get(id) as StoredRow | undefined, this.#now()))
   }
 
   async getRecord(recordKey: string): Promise<RecordState | undefined> {
-    return withSqlite('ledger read', () => this.#live(this.#sql.getRecord.get(recordKey) as StoredRow | undefined, this.#now()))
+    return this.#group.read('ledger read', () => this.#live(this.#sql.getRecord.get(recordKey) as StoredRow | undefined, this.#now()))
   }
 
   async listRequests(query: RequestQuery): Promise<RequestPage> {
@@ -128,28 +130,28 @@ export class SqliteLedger implements Ledger {
       where('(updated_at < ? OR (updated_at = ? AND id < ?))', updatedAt, updatedAt, id)
     }
     const sql = `SELECT data FROM ledger_requests WHERE ${conditions.join(' AND ')} ORDER BY updated_at DESC, id DESC LIMIT ?`
-    const rows = withSqlite('ledger list', () => this.#db.prepare(sql).all(...params, limit + 1)) as unknown as { data: string }[]
+    const rows = (await this.#group.read('ledger list', () => this.#db.prepare(sql).all(...params, limit + 1))) as unknown as { data: string }[]
     const items = rows.slice(0, limit).map((row) => JSON.parse(row.data) as RelayRequest)
     const last = items.at(-1)
     return rows.length > limit && last !== undefined ? { items, cursor: encodeCursor([last.updatedAt, last.id]) } : { items }
   }
 
   async hasDelivery(source: string, deliveryId: string): Promise<boolean> {
-    const row = withSqlite('ledger read', () => this.#sql.getDelivery.get(source, deliveryId)) as { expires_at: number } | undefined
+    const row = (await this.#group.read('ledger read', () => this.#sql.getDelivery.get(source, deliveryId))) as { expires_at: number } | undefined
     return row !== undefined && !isExpired(row.expires_at, this.#now())
   }
 
   async rememberDelivery(source: string, deliveryId: string, ttlSeconds: number): Promise<void> {
     const expiresAt = expiresAtAfter(this.#now(), ttlSeconds)
-    withSqlite('ledger write', () => this.#sql.putDelivery.run(source, deliveryId, expiresAt))
+    await this.#group.write('ledger write', () => this.#sql.putDelivery.run(source, deliveryId, expiresAt))
   }
 
   async recordHeartbeat(status: AgentStatus): Promise<void> {
-    withSqlite('ledger write', () => this.#sql.putAgent.run(status.agentId, JSON.stringify(status)))
+    await this.#group.write('ledger write', () => this.#sql.putAgent.run(status.agentId, JSON.stringify(status)))
   }
 
   async listAgents(): Promise<AgentStatus[]> {
-    const rows = withSqlite('ledger read', () => this.#sql.listAgents.all()) as unknown as { data: string }[]
+    const rows = (await this.#group.read('ledger read', () => this.#sql.listAgents.all())) as unknown as { data: string }[]
     return rows.map((row) => JSON.parse(row.data) as AgentStatus)
   }
 

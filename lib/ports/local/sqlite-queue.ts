@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import type { QueueMessage, ReceiveOptions, SendEntry, WorkQueue } from '../queue.ts'
-import { notifyQueue, waitForQueue } from './queue-notifier.ts'
+import { commitGroupOf, type CommitGroup } from './commit-group.ts'
+import { listenForQueue, notifyQueue } from './queue-notifier.ts'
 import { withSqlite } from './sqlite-errors.ts'
-import { immediateTransaction } from './sqlite-transaction.ts'
 
 /**
  * Another process writing to the same file cannot wake our notifier: a waiting poll also looks
@@ -29,6 +29,7 @@ interface MessageRow {
 /** The work queue on node:sqlite, with SQS standard-queue semantics (leases, receive counts, redrive). */
 export class SqliteWorkQueue implements WorkQueue {
   readonly #db: DatabaseSync
+  readonly #group: CommitGroup
   readonly #queueName: string
   readonly #redrive: { maxReceiveCount: number; deadLetterQueueName: string } | undefined
   readonly #now: () => Date
@@ -39,6 +40,7 @@ export class SqliteWorkQueue implements WorkQueue {
       throw new TypeError('a redrive needs both maxReceiveCount and deadLetterQueueName')
     }
     this.#db = db
+    this.#group = commitGroupOf(db)
     this.#queueName = queueName
     this.#redrive =
       maxReceiveCount === undefined || deadLetterQueueName === undefined ? undefined : { maxReceiveCount, deadLetterQueueName }
@@ -61,13 +63,12 @@ export class SqliteWorkQueue implements WorkQueue {
   async send(entries: SendEntry[]): Promise<void> {
     for (const entry of entries) assertWithin('delaySeconds', entry.delaySeconds ?? 0, 0, 900)
     const now = this.#now().getTime()
-    withSqlite('queue send', () =>
-      immediateTransaction(this.#db, () => {
-        for (const entry of entries) {
-          this.#sql.insert.run(randomUUID(), this.#queueName, entry.body, now + (entry.delaySeconds ?? 0) * 1000, now)
-        }
-      }),
-    )
+    await this.#group.write('queue send', () => {
+      for (const entry of entries) {
+        this.#sql.insert.run(randomUUID(), this.#queueName, entry.body, now + (entry.delaySeconds ?? 0) * 1000, now)
+      }
+    })
+    // After the commit: a woken poll hands out only messages that are on disk.
     notifyQueue(this.#db, this.#queueName)
   }
 
@@ -78,37 +79,41 @@ export class SqliteWorkQueue implements WorkQueue {
     const deadline = Date.now() + waitSeconds * 1000
     for (;;) {
       if (signal?.aborted) return []
-      const messages = this.#receiveVisible(maxMessages, visibilitySeconds)
-      const remainingMs = deadline - Date.now()
-      if (messages.length > 0 || remainingMs <= 0) return messages
-      // Sleep until a send wakes us, or the earliest hidden message becomes visible.
-      const untilVisibleMs = this.#msUntilNextVisible() ?? Number.POSITIVE_INFINITY
-      await waitForQueue(this.#db, this.#queueName, Math.max(1, Math.min(remainingMs, untilVisibleMs, OTHER_PROCESS_CHECK_IN_MS)), signal)
+      const listener = withSqlite('queue receive', () => listenForQueue(this.#db, this.#queueName))
+      try {
+        const messages = await this.#receiveVisible(maxMessages, visibilitySeconds)
+        const remainingMs = deadline - Date.now()
+        if (messages.length > 0 || remainingMs <= 0) return messages
+        // Sleep until a send wakes us, or the earliest hidden message becomes visible.
+        const untilVisibleMs = (await this.#msUntilNextVisible()) ?? Number.POSITIVE_INFINITY
+        await listener.wait(Math.max(1, Math.min(remainingMs, untilVisibleMs, OTHER_PROCESS_CHECK_IN_MS)), signal)
+      } finally {
+        listener.stop()
+      }
     }
   }
 
   async delete(receipt: string): Promise<void> {
-    withSqlite('queue delete', () => this.#sql.delete.run(this.#queueName, receipt))
+    await this.#group.write('queue delete', () => this.#sql.delete.run(this.#queueName, receipt))
   }
 
   async changeVisibility(receipt: string, visibilitySeconds: number): Promise<void> {
     assertWithin('visibilitySeconds', visibilitySeconds, 0, 43_200)
     const now = this.#now().getTime()
-    withSqlite('queue change visibility', () =>
+    await this.#group.write('queue change visibility', () =>
       this.#sql.changeVisibility.run(now + visibilitySeconds * 1000, this.#queueName, receipt, now),
     )
     // Waiting polls recompute when the earliest message becomes visible (now, for a release).
     notifyQueue(this.#db, this.#queueName)
   }
 
-  #receiveVisible(maxMessages: number, visibilitySeconds: number): QueueMessage[] {
+  async #receiveVisible(maxMessages: number, visibilitySeconds: number): Promise<QueueMessage[]> {
     const now = this.#now().getTime()
     const redrive = this.#redrive
     let redriven = 0
-    const received = withSqlite('queue receive', () => {
-      // A plain read first: an empty queue must not take the write lock on every look.
-      if (this.#sql.anyVisible.get(this.#queueName, now) === undefined) return []
-      return immediateTransaction(this.#db, () => {
+    // A plain read first: an empty queue must not take the write lock on every look.
+    if ((await this.#group.read('queue receive', () => this.#sql.anyVisible.get(this.#queueName, now))) === undefined) return []
+    const received = await this.#group.write('queue receive', () => {
         const taken: QueueMessage[] = []
         const takenIds = new Set<string>()
         // Redriven messages free their slots: look again until full or a pass redrives nothing.
@@ -132,14 +137,13 @@ export class SqliteWorkQueue implements WorkQueue {
           }
         }
         return taken
-      })
     })
     if (redrive !== undefined && redriven > 0) notifyQueue(this.#db, redrive.deadLetterQueueName)
     return received
   }
 
-  #msUntilNextVisible(): number | undefined {
-    const row = withSqlite('queue receive', () => this.#sql.nextVisibleAt.get(this.#queueName)) as { at: number | null } | undefined
+  async #msUntilNextVisible(): Promise<number | undefined> {
+    const row = (await this.#group.read('queue receive', () => this.#sql.nextVisibleAt.get(this.#queueName))) as { at: number | null } | undefined
     return row?.at == null ? undefined : row.at - this.#now().getTime()
   }
 }

@@ -1,0 +1,93 @@
+import type { DatabaseSync } from 'node:sqlite'
+import { afterEach, describe, expect, it } from 'vitest'
+import { StorageUnavailableError } from '../../lib/errors.ts'
+import { commitGroupOf } from '../../lib/ports/local/commit-group.ts'
+import { openDatabase } from '../../lib/ports/local/open-database.ts'
+import { openTempSqlite, type TempSqlite } from '../support/emulators.ts'
+
+/**
+ * The embedded store's group commit: calls of one event-loop turn share one transaction, and no
+ * caller learns a result before the commit that holds it. Another connection to the same file
+ * (as another process would be) shows what is really committed at each moment.
+ */
+let sqlite: TempSqlite
+let other: DatabaseSync
+afterEach(() => {
+  other?.close()
+  sqlite?.cleanup()
+})
+
+function setUp(): { write(value: string): Promise<string>; committed(): string[] } {
+  sqlite = openTempSqlite()
+  sqlite.db.exec('CREATE TABLE notes (value TEXT NOT NULL)')
+  other = openDatabase(sqlite.file)
+  const group = commitGroupOf(sqlite.db)
+  const insert = sqlite.db.prepare('INSERT INTO notes (value) VALUES (?)')
+  return {
+    write: (value) => group.write('note write', () => (insert.run(value), value)),
+    committed: () => (other.prepare('SELECT value FROM notes ORDER BY value').all() as { value: string }[]).map((row) => row.value),
+  }
+}
+
+describe('the SQLite commit group', () => {
+  it('commits the calls of one turn together and answers each only after that commit', async () => {
+    const notes = setUp()
+    const seenAtAnswer: string[][] = []
+    const calls = ['a', 'b', 'c'].map((value) => notes.write(value).then(() => seenAtAnswer.push(notes.committed())))
+    // All three ran, none is committed yet: one commit for the turn, not one each.
+    expect(notes.committed()).toEqual([])
+    await Promise.all(calls)
+    expect(seenAtAnswer).toEqual([['a', 'b', 'c'], ['a', 'b', 'c'], ['a', 'b', 'c']])
+  })
+
+  it('undoes a failing call alone: the others of its group still commit', async () => {
+    const notes = setUp()
+    const group = commitGroupOf(sqlite.db)
+    const failing = group.write('note write', () => {
+      sqlite.db.prepare("INSERT INTO notes (value) VALUES ('half')").run()
+      throw new Error('decided against it')
+    })
+    const [before, after] = [notes.write('before'), notes.write('after')]
+    await expect(failing).rejects.toThrow('decided against it')
+    await Promise.all([before, after])
+    expect(notes.committed()).toEqual(['after', 'before'])
+  })
+
+  it('answers a read that saw uncommitted rows only after they are committed', async () => {
+    const notes = setUp()
+    const group = commitGroupOf(sqlite.db)
+    const write = notes.write('pending')
+    const read = group.read('note read', () => sqlite.db.prepare('SELECT COUNT(*) AS n FROM notes').get() as { n: number })
+    const order: string[] = []
+    await Promise.all([write.then(() => order.push('write')), read.then(({ n }) => order.push(`read ${n}, committed ${notes.committed().length}`))])
+    expect(order).toEqual(['write', 'read 1, committed 1'])
+  })
+
+  it('answers a read at once when no transaction is open', async () => {
+    const notes = setUp()
+    await notes.write('done')
+    const group = commitGroupOf(sqlite.db)
+    let answered = false
+    const read = group.read('note read', () => 1).then(() => (answered = true))
+    await Promise.resolve()
+    expect(answered).toBe(true)
+    await read
+  })
+
+  it('rejects every call of a group whose commit fails, and none of it is on disk', async () => {
+    const notes = setUp()
+    const calls = [notes.write('x'), notes.write('y')]
+    // The connection goes away before the turn ends: COMMIT cannot run.
+    sqlite.db.close()
+    for (const call of calls) await expect(call).rejects.toBeInstanceOf(StorageUnavailableError)
+    expect(notes.committed()).toEqual([])
+  })
+
+  it('commits the open group before a transaction of its own (flush)', async () => {
+    const notes = setUp()
+    const write = notes.write('early')
+    commitGroupOf(sqlite.db).flush()
+    expect(notes.committed()).toEqual(['early'])
+    await write
+  })
+})
