@@ -9,6 +9,7 @@ export function duration(seconds: number): string {
   return `${Math.floor(s / 86_400)} d`
 }
 
+/** "850 ms", "2.35 s"; "–" when unknown. */
 export function milliseconds(ms: number | undefined): string {
   if (ms === undefined) return '–'
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`

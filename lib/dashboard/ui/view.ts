@@ -20,9 +20,6 @@ export interface ViewContext {
 
 export type View = (context: ViewContext) => void
 
-/** A hash link that keeps the token out of the URL (only the route and filters are there). */
-export const link = (href: string, text: string, props: Record<string, string> = {}) => h('a', { href, ...props }, text)
-
 /** An error as a screen shows it: what failed and the server's own words. */
 export function errorBox(what: string, error: unknown): HTMLElement {
   const detail = error instanceof ApiError ? `${error.message} (${error.code})` : String(error)
