@@ -116,6 +116,12 @@ describe.skipIf(!available)('the dashboard', () => {
     const missing = await fetch(`${relay.url}/ui/assets/nope.js`)
     expect(missing.status).toBe(404)
     expect(await missing.json()).toMatchObject({ error: { code: 'route.not_found' } })
+
+    // The admin routes the dashboard added answer like the others: the token first, then strict queries.
+    expect((await fetch(`${relay.url}/admin/v1/overview`)).status).toBe(401)
+    const typo = await fetch(`${relay.url}/admin/v1/dead-letters?sorce=crm`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+    expect([typo.status, ((await typo.json()) as { error: { code: string } }).error.code]).toEqual([400, 'request.invalid'])
+    expect(await relay.admin('/admin/v1/dead-letters?source=crm')).toEqual({ total: 0, groups: [], truncated: false })
   })
 
   it('refuses a missing or wrong token with a sign-in error, then signs in and shows the overview', async () => {
