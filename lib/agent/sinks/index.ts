@@ -4,6 +4,8 @@ import { createFileSink } from './file-sink.ts'
 import { createHttpSink } from './http-sink.ts'
 import { createModuleSink } from './module-sink.ts'
 import type { Sink } from './sink.ts'
+import { createMysqlSink } from './sql/mysql-sink.ts'
+import { createPostgresSink } from './sql/postgres-sink.ts'
 
 export interface SinkContext {
   http: HttpClient
@@ -21,5 +23,9 @@ export async function createSink(config: DeliverConfig, context: SinkContext): P
       return createFileSink(config, context)
     case 'module':
       return createModuleSink(config, context.key)
+    case 'postgres':
+      return createPostgresSink(config, context.key)
+    case 'mysql':
+      return createMysqlSink(config, context.key)
   }
 }
