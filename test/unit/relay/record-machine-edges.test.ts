@@ -119,14 +119,13 @@ describe('leases at their boundaries', () => {
     expect(store.apply(decideFinish(store.snapshot(), { ...lease('unknown', 'L1', 1), outcome: 'done' }))).toEqual({ status: 'lease_lost' })
     claim(store, first.requestId, 'L1', 1)
     store.apply(decideRelease(store.snapshot(), { requestId: first.requestId, leaseId: 'L1', agentId: 'a1', now: at(2) }))
-    for (const decide of [
-      () => decideFinish(store.snapshot(), { ...lease(first.requestId, 'L1', 3), outcome: 'done' }),
-      () => decideRetry(store.snapshot(), { ...lease(first.requestId, 'L1', 3), error: { message: 'x' }, delaySeconds: 0 }),
-      () => decideRelease(store.snapshot(), { requestId: first.requestId, leaseId: 'L1', agentId: 'a1', now: at(3) }),
-      () => decideExtend(store.snapshot(), { requestId: first.requestId, leaseId: 'L1', agentId: 'a1', seconds: 5, now: at(3) }),
-    ]) {
-      expect(store.apply(decide())).toEqual({ status: 'lease_lost' })
-    }
+    const late: RecordMutation<{ status: string }>[] = [
+      decideFinish(store.snapshot(), { ...lease(first.requestId, 'L1', 3), outcome: 'done' }),
+      decideRetry(store.snapshot(), { ...lease(first.requestId, 'L1', 3), error: { message: 'x' }, delaySeconds: 0 }),
+      decideRelease(store.snapshot(), { requestId: first.requestId, leaseId: 'L1', agentId: 'a1', now: at(3) }),
+      decideExtend(store.snapshot(), { requestId: first.requestId, leaseId: 'L1', agentId: 'a1', seconds: 5, now: at(3) }),
+    ]
+    for (const mutation of late) expect(mutation).toEqual({ result: { status: 'lease_lost' } })
   })
 })
 
