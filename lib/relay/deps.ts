@@ -17,6 +17,17 @@ export interface Metrics {
   gauge(name: string, value: number, unit?: 'Seconds' | 'Count', dimensions?: Record<string, string>): void
 }
 
+/**
+ * The storage calls of one webhook made as one unit (the embedded store's group commit): the
+ * calls answer at once, and `durable()` resolves once all of them are on disk. Nothing learned
+ * from them may leave the process (no 2xx) before that.
+ */
+export interface StorageUnit {
+  ledger: Ledger
+  queue: WorkQueue
+  durable(): Promise<void>
+}
+
 /** Everything the relay core needs; the runtime (AWS or embedded) builds it once. */
 export interface RelayDeps {
   config: ServerConfig
@@ -29,6 +40,8 @@ export interface RelayDeps {
   random: () => number
   /** Aborted when the embedded server shuts down, to end long polls early. */
   signal?: AbortSignal
+  /** Embedded only: a new StorageUnit (on AWS every call is durable when it answers). */
+  storageUnit?: () => StorageUnit
 }
 
 export const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} }

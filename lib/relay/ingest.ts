@@ -54,7 +54,14 @@ export async function ingestWebhook(deps: RelayDeps, input: WebhookInput): Promi
     return json(200, { ignored: true, reason: `event "${extracted.event ?? ''}" is filtered out by the source's filter` })
   }
 
-  if (await guardStorage(() => deps.ledger.hasDelivery(source.name, extracted.deliveryId))) {
+  // One unit for the webhook's storage calls where the store offers it: one commit, not one per call.
+  const unit = deps.storageUnit?.()
+  const stored: RelayDeps = unit ? { ...deps, ledger: unit.ledger, queue: unit.queue } : deps
+  const durable = async (): Promise<void> => {
+    if (unit) await guardStorage(() => unit.durable())
+  }
+  if (await guardStorage(() => stored.ledger.hasDelivery(source.name, extracted.deliveryId))) {
+    await durable()
     deps.metrics.count('WebhookDuplicate', 1, { source: source.name })
     return json(200, { duplicate: true })
   }
@@ -73,22 +80,24 @@ export async function ingestWebhook(deps: RelayDeps, input: WebhookInput): Promi
         maxAttempts: source.config.maxAttempts,
         ...(extracted.recordType ? { recordType: extracted.recordType } : {}),
       }
-      return guardStorage(() => deps.ledger.mutateRecord(recordKey, [], (snapshot) => decideEvent(snapshot, { request: spec, event, payload, now })))
+      return guardStorage(() => stored.ledger.mutateRecord(recordKey, [], (snapshot) => decideEvent(snapshot, { request: spec, event, payload, now })))
         .then((result) => ({ ...result, recordKey }))
     }),
   )
 
   const toSend = results.filter((result) => result.send)
-  await enqueueWork(deps, toSend)
-  // The work is durable: the sent marks and the dedupe mark are bookkeeping, written together
-  // (one storage round trip less on the webhook's path).
+  await enqueueWork(stored, toSend)
+  // The work is durable (or, in a unit, commits with everything below): the sent marks and the
+  // dedupe mark are bookkeeping, written together (one storage round trip less on the webhook's path).
   await Promise.all([
-    markWorkSent(deps, toSend),
-    guardStorage(() => deps.ledger.rememberDelivery(source.name, extracted.deliveryId, source.config.dedupeSeconds)).catch((error: unknown) => {
+    markWorkSent(stored, toSend),
+    guardStorage(() => stored.ledger.rememberDelivery(source.name, extracted.deliveryId, source.config.dedupeSeconds)).catch((error: unknown) => {
       // A lost dedupe mark only means a re-delivery would coalesce again.
       deps.log.warn('could not remember delivery id', { source: source.name, error: String(error) })
     }),
   ])
+  // Invariant 1: no answer before the unit's commit (a failed one is a 503, and none of it was kept).
+  await durable()
   for (const result of results) deps.metrics.count(`Webhook${result.outcome[0]!.toUpperCase()}${result.outcome.slice(1)}`, 1, { source: source.name })
 
   const requests = [...new Set(results.map((result) => result.requestId))]

@@ -6,6 +6,7 @@ import { commitGroupOf } from '../ports/local/commit-group.ts'
 import { openDatabase } from '../ports/local/open-database.ts'
 import { SqliteLedger } from '../ports/local/sqlite-ledger.ts'
 import { SqliteWorkQueue } from '../ports/local/sqlite-queue.ts'
+import { sqliteStorageUnit } from '../ports/local/storage-unit.ts'
 import { compileAllSources } from '../relay/compiled-sources.ts'
 import type { Log, Metrics } from '../relay/deps.ts'
 import type { Runtime } from '../runtime/runtime.ts'
@@ -18,6 +19,7 @@ export const MAX_RECEIVE_COUNT = 15
 export interface LocalRuntime extends Runtime {
   db: DatabaseSync
   ledger: SqliteLedger
+  queue: SqliteWorkQueue
   deadLetters: SqliteWorkQueue
   counters: Map<string, number>
   close(): void
@@ -32,11 +34,13 @@ export function createLocalRuntime({ config, dataDir, log, signal }: { config: S
     count: (name, value = 1) => counters.set(name, (counters.get(name) ?? 0) + value),
     gauge: (name, value) => counters.set(name, value),
   }
-  return {
+  const runtime: LocalRuntime = {
     config,
     db,
     ledger: new SqliteLedger({ db }),
     queue: new SqliteWorkQueue({ db, queueName: WORK_QUEUE, maxReceiveCount: MAX_RECEIVE_COUNT, deadLetterQueueName: DEAD_LETTER_QUEUE }),
+    // Through the runtime's current ledger and queue, so whatever wraps them (tests) still applies.
+    storageUnit: () => sqliteStorageUnit(runtime.ledger, runtime.queue),
     deadLetters: new SqliteWorkQueue({ db, queueName: DEAD_LETTER_QUEUE }),
     log,
     metrics,
@@ -52,4 +56,5 @@ export function createLocalRuntime({ config, dataDir, log, signal }: { config: S
       db.close()
     },
   }
+  return runtime
 }

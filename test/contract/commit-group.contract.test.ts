@@ -1,7 +1,7 @@
 import type { DatabaseSync } from 'node:sqlite'
 import { afterEach, describe, expect, it } from 'vitest'
 import { StorageUnavailableError } from '../../lib/errors.ts'
-import { commitGroupOf } from '../../lib/ports/local/commit-group.ts'
+import { commitGroupOf, CommitUnit } from '../../lib/ports/local/commit-group.ts'
 import { openDatabase } from '../../lib/ports/local/open-database.ts'
 import { openTempSqlite, type TempSqlite } from '../support/emulators.ts'
 
@@ -89,5 +89,27 @@ describe('the SQLite commit group', () => {
     commitGroupOf(sqlite.db).flush()
     expect(notes.committed()).toEqual(['early'])
     await write
+  })
+
+  it('answers the calls of a unit at once, and its durable() only after their commit', async () => {
+    const notes = setUp()
+    const group = commitGroupOf(sqlite.db)
+    const unit = new CommitUnit()
+    const insert = sqlite.db.prepare('INSERT INTO notes (value) VALUES (?)')
+    await group.write('note write', () => insert.run('first'), unit)
+    // The unit's next call sees the first one: same transaction, still uncommitted.
+    expect(await group.read('note read', () => (sqlite.db.prepare('SELECT COUNT(*) AS n FROM notes').get() as { n: number }).n, unit)).toBe(1)
+    expect(notes.committed()).toEqual([])
+    await unit.durable()
+    expect(notes.committed()).toEqual(['first'])
+  })
+
+  it('rejects durable() of a unit whose commit failed', async () => {
+    setUp()
+    const group = commitGroupOf(sqlite.db)
+    const unit = new CommitUnit()
+    await group.write('note write', () => sqlite.db.prepare("INSERT INTO notes (value) VALUES ('lost')").run(), unit)
+    sqlite.db.close()
+    await expect(unit.durable()).rejects.toBeInstanceOf(StorageUnavailableError)
   })
 })

@@ -9,7 +9,7 @@ import {
   isExpired,
   normalizeRequestQuery,
 } from '../ledger-query.ts'
-import { commitGroupOf, type CommitGroup } from './commit-group.ts'
+import { commitGroupOf, type CommitGroup, type CommitUnit } from './commit-group.ts'
 import { withSqlite } from './sqlite-errors.ts'
 import { immediateTransaction } from './sqlite-transaction.ts'
 
@@ -26,6 +26,7 @@ const isListCursor = (value: unknown): value is ListCursor =>
 /**
  * The ledger on node:sqlite: every write joins the connection's commit group (one savepoint each,
  * one durable commit for all the calls of an event-loop turn), so mutateRecord never conflicts.
+ * The optional last `unit` of each method makes the call part of a CommitUnit (sqliteStorageUnit).
  */
 export class SqliteLedger implements Ledger {
   readonly #db: DatabaseSync
@@ -68,6 +69,7 @@ export class SqliteLedger implements Ledger {
     recordKey: string,
     requestIds: readonly string[],
     decide: (snapshot: RecordSnapshot) => RecordMutation<T>,
+    unit?: CommitUnit,
   ): Promise<T> {
     return this.#group.write('ledger write', () => {
       const now = this.#now()
@@ -90,10 +92,10 @@ export class SqliteLedger implements Ledger {
         this.#sql.putRequest.run(id, state, updatedAt, source, recordId, JSON.stringify(stored), rev, expiresAt ?? null)
       }
       return mutation.result
-    })
+    }, unit)
   }
 
-  async markSent(requestId: string, sentAt: string): Promise<boolean> {
+  async markSent(requestId: string, sentAt: string, unit?: CommitUnit): Promise<boolean> {
     return this.#group.write('ledger write', () => {
       const row = this.#sql.getRequest.get(requestId) as StoredRow | undefined
       const request = this.#live<RelayRequest>(row, this.#now())
@@ -101,15 +103,15 @@ export class SqliteLedger implements Ledger {
       const stored = { ...request, sentAt, rev: row.rev + 1 }
       this.#sql.putRequest.run(stored.id, stored.state, stored.updatedAt, stored.source, stored.recordId, JSON.stringify(stored), stored.rev, stored.expiresAt ?? null)
       return true
-    })
+    }, unit)
   }
 
-  async getRequest(id: string): Promise<RelayRequest | undefined> {
-    return this.#group.read('ledger read', () => this.#live(this.#sql.getRequest.get(id) as StoredRow | undefined, this.#now()))
+  async getRequest(id: string, unit?: CommitUnit): Promise<RelayRequest | undefined> {
+    return this.#group.read('ledger read', () => this.#live(this.#sql.getRequest.get(id) as StoredRow | undefined, this.#now()), unit)
   }
 
-  async getRecord(recordKey: string): Promise<RecordState | undefined> {
-    return this.#group.read('ledger read', () => this.#live(this.#sql.getRecord.get(recordKey) as StoredRow | undefined, this.#now()))
+  async getRecord(recordKey: string, unit?: CommitUnit): Promise<RecordState | undefined> {
+    return this.#group.read('ledger read', () => this.#live(this.#sql.getRecord.get(recordKey) as StoredRow | undefined, this.#now()), unit)
   }
 
   async listRequests(query: RequestQuery): Promise<RequestPage> {
@@ -136,14 +138,14 @@ export class SqliteLedger implements Ledger {
     return rows.length > limit && last !== undefined ? { items, cursor: encodeCursor([last.updatedAt, last.id]) } : { items }
   }
 
-  async hasDelivery(source: string, deliveryId: string): Promise<boolean> {
-    const row = (await this.#group.read('ledger read', () => this.#sql.getDelivery.get(source, deliveryId))) as { expires_at: number } | undefined
+  async hasDelivery(source: string, deliveryId: string, unit?: CommitUnit): Promise<boolean> {
+    const row = (await this.#group.read('ledger read', () => this.#sql.getDelivery.get(source, deliveryId), unit)) as { expires_at: number } | undefined
     return row !== undefined && !isExpired(row.expires_at, this.#now())
   }
 
-  async rememberDelivery(source: string, deliveryId: string, ttlSeconds: number): Promise<void> {
+  async rememberDelivery(source: string, deliveryId: string, ttlSeconds: number, unit?: CommitUnit): Promise<void> {
     const expiresAt = expiresAtAfter(this.#now(), ttlSeconds)
-    await this.#group.write('ledger write', () => this.#sql.putDelivery.run(source, deliveryId, expiresAt))
+    await this.#group.write('ledger write', () => this.#sql.putDelivery.run(source, deliveryId, expiresAt), unit)
   }
 
   async recordHeartbeat(status: AgentStatus): Promise<void> {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import type { QueueMessage, ReceiveOptions, SendEntry, WorkQueue } from '../queue.ts'
-import { commitGroupOf, type CommitGroup } from './commit-group.ts'
+import { commitGroupOf, type CommitGroup, type CommitUnit } from './commit-group.ts'
 import { listenForQueue, notifyQueue } from './queue-notifier.ts'
 import { withSqlite } from './sqlite-errors.ts'
 
@@ -60,15 +60,16 @@ export class SqliteWorkQueue implements WorkQueue {
     }
   }
 
-  async send(entries: SendEntry[]): Promise<void> {
+  /** With `unit`, the send is part of that CommitUnit (sqliteStorageUnit). */
+  async send(entries: SendEntry[], unit?: CommitUnit): Promise<void> {
     for (const entry of entries) assertWithin('delaySeconds', entry.delaySeconds ?? 0, 0, 900)
     const now = this.#now().getTime()
     await this.#group.write('queue send', () => {
       for (const entry of entries) {
         this.#sql.insert.run(randomUUID(), this.#queueName, entry.body, now + (entry.delaySeconds ?? 0) * 1000, now)
       }
-    })
-    // After the commit: a woken poll hands out only messages that are on disk.
+    }, unit)
+    // A woken poll that finds the message still uncommitted (a unit's send) answers after its commit.
     notifyQueue(this.#db, this.#queueName)
   }
 
