@@ -14,6 +14,7 @@ import { benchDashboard } from './dashboard-block.ts'
 import { COST_FLOOR_PER_MILLION, costRows, memoryGbOf, PRICES } from './cost-block.ts'
 import { benchEndToEnd, PATH_ROUND_TRIPS } from './end-to-end-block.ts'
 import { benchIngest, warmUp, type IngestSettings } from './ingest-block.ts'
+import { benchMixed } from './mixed-block.ts'
 import { bareNodeRss, forkReady, type IpcChild } from './processes.ts'
 import { progress, renderTable, type Report, type Row } from './report.ts'
 import { startCloud, startOnPrem, writeCloudConfig, type CloudConfig, type OnPrem, type Runtime } from './stack.ts'
@@ -67,9 +68,10 @@ async function runtimeBlocks(runtime: Runtime, shared: { config: CloudConfig; on
   const context = { runtime, newCloud: fresh, config: shared.config, onPrem: shared.onPrem, floorUrl: shared.floor.url, bareNodeRssMb: shared.bareNodeRssMb, dir: shared.dir }
   const endToEnd = await benchEndToEnd(context, END_TO_END[runtime])
   const throughput = await benchThroughput(context, THROUGHPUT[runtime], progress)
+  const mixed = runtime === 'embedded' ? (progress('3 throughput, mixed (embedded): ingest saturated while one agent drains'), await benchMixed(context, { concurrency: 8, senders: 16, warmupMs: 1_000, windowMs: 3_000 })) : { rows: [], failures: [] }
   return {
-    rows: [...ingest.rows, ...endToEnd.rows, ...throughput.rows],
-    failures: [...ingest.failures, ...endToEnd.failures, ...throughput.failures],
+    rows: [...ingest.rows, ...endToEnd.rows, ...throughput.rows, ...mixed.rows],
+    failures: [...ingest.failures, ...endToEnd.failures, ...throughput.failures, ...mixed.failures],
     runs: throughput.runs,
   }
 }
