@@ -47,13 +47,22 @@ export function underParameterLimit<T>(items: readonly T[], perItem: number, max
 }
 
 /** Splits rows by their column list (records with different fields cannot share a VALUES list). */
-export function byColumns<T extends { columns: readonly string[] }>(rows: readonly T[]): T[][] {
-  const groups = new Map<string, T[]>()
+export function byColumns<T extends { columns: readonly string[]; key: string }>(rows: readonly T[]): T[][] {
+  // By reference first (the row builder shares equal column arrays), then by content.
+  const byReference = new Map<readonly string[], T[]>()
   for (const row of rows) {
-    const signature = row.columns.join('\u0000')
-    const group = groups.get(signature)
+    const group = byReference.get(row.columns)
     if (group) group.push(row)
-    else groups.set(signature, [row])
+    else byReference.set(row.columns, [row])
+  }
+  const groups = new Map<string, T[]>()
+  for (const [columns, group] of byReference) {
+    const signature = columns.join('\u0000')
+    const same = groups.get(signature)
+    if (same) {
+      same.push(...group)
+      same.sort((a, b) => byText(a.key, b.key)) // still in key order, for the lock order
+    } else groups.set(signature, group)
   }
   return [...groups.values()]
 }

@@ -57,11 +57,22 @@ export function createRowBuilder(config: SqlDeliverConfig, shapes: { parent: Tab
     return columnValue(value, info, dates)
   }
 
+  // Rows with the same columns share one array, so grouping them for a statement compares references.
+  let lastColumns: string[] = []
+  const intern = (columns: string[]) => {
+    if (columns.length !== lastColumns.length || columns.some((column, index) => column !== lastColumns[index])) lastColumns = columns
+    return lastColumns
+  }
+
   /** The mapped (or, with '*', the record's own) columns and values, minus the ones hookferry fills in. */
   const mapped = async (mappingOf: Mapping, input: unknown, skip: ReadonlySet<string>, where: string): Promise<[string, unknown][]> => {
     if (mappingOf !== '*') {
       const pairs: [string, unknown][] = []
-      for (const [column, expression] of mappingOf) pairs.push([column, await evaluate(expression, input)])
+      for (const [column, expression] of mappingOf) {
+        // Plain paths answer synchronously: no promise per value (a sync chunk has hundreds of thousands).
+        const value = expression(input)
+        pairs.push([column, value instanceof Promise ? await value : value])
+      }
       return pairs
     }
     if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new ColumnValueError(`${where} is not an object, so its fields cannot be columns (columns: '*')`)
@@ -84,7 +95,7 @@ export function createRowBuilder(config: SqlDeliverConfig, shapes: { parent: Tab
     const keyValues = keyColumns.map((column) => row.get(column))
     const missing = keyColumns.filter((_, index) => keyValues[index] === null || keyValues[index] === undefined)
     if (missing.length > 0) throw new ColumnValueError(`a child row of ${childConfig.table} has no ${missing.join(', ')} (its key)`)
-    return { key: keyText(keyValues), columns: [...row.keys()], values: [...row.values()] }
+    return { key: keyText(keyValues), columns: intern([...row.keys()]), values: [...row.values()] }
   }
 
   return async function build(group: KeyGroup): Promise<BuiltChange> {
@@ -102,7 +113,7 @@ export function createRowBuilder(config: SqlDeliverConfig, shapes: { parent: Tab
     if (config.runColumn) row.set(config.runColumn, convert(shapes.parent, config.table, config.runColumn, delivery.runId ?? null))
     const builtChildren: BuiltRow[][] = []
     for (const child of children) builtChildren.push(await buildChildren(child, delivery.record, parentKey))
-    return { group, op: 'upsert', keyValue: parentKey, row: { key: group.key, columns: [...row.keys()], values: [...row.values()] }, children: builtChildren }
+    return { group, op: 'upsert', keyValue: parentKey, row: { key: group.key, columns: intern([...row.keys()]), values: [...row.values()] }, children: builtChildren }
   }
 }
 
