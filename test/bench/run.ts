@@ -17,6 +17,7 @@ import { benchIngest, warmUp, type IngestSettings } from './ingest-block.ts'
 import { benchMixed } from './mixed-block.ts'
 import { bareNodeRss, forkReady, type IpcChild } from './processes.ts'
 import { progress, renderTable, type Report, type Row } from './report.ts'
+import { benchSqlSinks } from './sql-sink-block.ts'
 import { startCloud, startOnPrem, writeCloudConfig, type CloudConfig, type OnPrem, type Runtime } from './stack.ts'
 import { summarize } from './stats.ts'
 import { benchThroughput, type ThroughputRun, type ThroughputSettings } from './throughput-block.ts'
@@ -46,6 +47,7 @@ const NOTES = [
   '  5 footprint: a bare `node` process that only waits.',
   `  6 cost: one API Gateway request to one Lambda billed 1 ms ($${COST_FLOOR_PER_MILLION.toFixed(2)} per 1M).`,
   '  7 dashboard: a one-field HTML page from a bare node:http server, loaded the same way (headless Chromium, empty cache, until the field is on screen).',
+  '  8 database sinks: the same 10-column rows into the same server, as a plain COPY (PostgreSQL, pg-copy-streams) or one multi-row INSERT (MariaDB/MySQL); the sink writes chunks of 5,000 through deliverBatch (upserts, one transaction each).',
   'For rates (webhooks/s, records/s) the p99 column is the slow tail: the 1st percentile of per-interval rates.',
   'Processes: the server under test, the agent (`hookferry agent`) and the floor server each run in their own process; the load generator, the fake SaaS API, the sink and fauxqs share this one; DynamoDB Local is a JVM.',
   'Embedded = `hookferry serve` (the CLI, SQLite). AWS = the HTTP front of startServer with the AWS runtime (SqsWorkQueue on fauxqs, DynamoLedger on DynamoDB Local); durations against emulators sharing 2 busy cores, not AWS: read the AWS latencies and Lambda compute as upper bounds.',
@@ -103,9 +105,10 @@ async function main(): Promise<Report> {
     const aws = await awsBlocks(shared)
     const coldStart = await benchColdStart({ dir, imports: COLD_IMPORTS, progress })
     const dashboard = await benchDashboard(progress)
+    const databaseSinks = await benchSqlSinks(progress)
     progress('6 cost')
-    const rows = [...embedded.rows, ...aws.rows, ...coldStart, ...costRows(aws.runs), ...dashboard.rows].sort((a, b) => a.block.localeCompare(b.block, 'en', { numeric: true }))
-    return { rows, notes: NOTES, failures: [...embedded.failures, ...aws.failures, ...dashboard.failures] }
+    const rows = [...embedded.rows, ...aws.rows, ...coldStart, ...costRows(aws.runs), ...dashboard.rows, ...databaseSinks.rows].sort((a, b) => a.block.localeCompare(b.block, 'en', { numeric: true }))
+    return { rows, notes: NOTES, failures: [...embedded.failures, ...aws.failures, ...dashboard.failures, ...databaseSinks.failures] }
   } finally {
     await Promise.all([floor.stop(), onPrem.close()])
     rmSync(dir, { recursive: true, force: true })
