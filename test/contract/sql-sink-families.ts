@@ -10,12 +10,12 @@ import { createTestDatabase, type DatabaseKind, type DatabaseServer, type TestDa
 /** The tables of the contract suite, in each server's dialect: customers with addresses as children. */
 const DDL: Record<DatabaseKind, (table: (name: string) => string) => string[]> = {
   postgres: (table) => [
-    `CREATE TABLE ${table('customers')} (id serial PRIMARY KEY, stripe_id text NOT NULL UNIQUE, name text, email text, amount integer CHECK (amount >= 0), version integer, deleted_at timestamptz, run_id text, data jsonb, signed_up timestamptz)`,
+    `CREATE TABLE ${table('customers')} (id serial PRIMARY KEY, stripe_id text NOT NULL UNIQUE, name text, email text, amount integer CHECK (amount >= 0), version integer, deleted_at timestamptz, run_id text, data jsonb, signed_up timestamptz, tags text[])`,
     `CREATE TABLE ${table('addresses')} (id serial PRIMARY KEY, address_id text NOT NULL UNIQUE, customer_stripe_id text NOT NULL REFERENCES ${table('customers')} (stripe_id), city text, deleted_at timestamptz)`,
     `CREATE TABLE ${table('wide')} (id serial PRIMARY KEY, k text NOT NULL UNIQUE, c1 text, c2 text, c3 integer, c4 integer, c5 numeric, c6 boolean, c7 timestamptz, c8 jsonb, c9 text)`,
   ],
   mysql: (table) => [
-    `CREATE TABLE ${table('customers')} (id INT AUTO_INCREMENT PRIMARY KEY, stripe_id VARCHAR(64) NOT NULL UNIQUE, name VARCHAR(255), email VARCHAR(255), amount INT CHECK (amount >= 0), version INT, deleted_at DATETIME(6), run_id VARCHAR(64), data JSON, signed_up DATETIME(6))`,
+    `CREATE TABLE ${table('customers')} (id INT AUTO_INCREMENT PRIMARY KEY, stripe_id VARCHAR(64) NOT NULL UNIQUE, name VARCHAR(255), email VARCHAR(255), amount INT CHECK (amount >= 0), version INT, deleted_at DATETIME(6), run_id VARCHAR(64), data JSON, signed_up DATETIME(6), tags JSON)`,
     `CREATE TABLE ${table('addresses')} (id INT AUTO_INCREMENT PRIMARY KEY, address_id VARCHAR(64) NOT NULL UNIQUE, customer_stripe_id VARCHAR(64) NOT NULL, city VARCHAR(255), deleted_at DATETIME(6), FOREIGN KEY (customer_stripe_id) REFERENCES ${table('customers')} (stripe_id))`,
     `CREATE TABLE ${table('wide')} (id INT AUTO_INCREMENT PRIMARY KEY, k VARCHAR(64) NOT NULL UNIQUE, c1 VARCHAR(255), c2 VARCHAR(255), c3 INT, c4 INT, c5 DECIMAL(12, 2), c6 BOOLEAN, c7 DATETIME(6), c8 JSON, c9 TEXT)`,
   ],

@@ -65,6 +65,12 @@ describe.concurrent.each(servers)('SQL sink contract: $kind', (server) => {
     expect(await harness.rows('customers', 'stripe_id', 'stripe_id')).toEqual([{ stripe_id: 'cus_3' }])
   })
 
+  itLive('takes a list into an array column (PostgreSQL text[]) or a JSON one', async ({ harness }) => {
+    const sink = await harness.sink(harness.customers({ columns: { name: 'name', tags: 'tags' } }))
+    expect((await sink.deliverBatch([upsert('cus_1', { name: 'Ada', tags: ['math', 'engines'] }), upsert('cus_2', { name: 'Grace' })])).map(ok)).toEqual([true, true])
+    expect((await harness.rows('customers', 'stripe_id, tags', 'stripe_id')).map((row) => [row.stripe_id, json(row.tags)])).toEqual([['cus_1', ['math', 'engines']], ['cus_2', null]])
+  })
+
   itLive('with a version column, only an equal or newer version overwrites: an older one is a no-op reported stale', async ({ harness }) => {
     const sink = await harness.sink(harness.customers({ versionColumn: 'version' }))
     await sink.deliverBatch([upsert('cus_1', { name: 'v2' }, { version: '2' })])
@@ -208,6 +214,25 @@ describe.concurrent.each(servers)('SQL sink contract: $kind', (server) => {
     expect((await delivered).map(ok)).toEqual([true, true])
     // The sink's retry ran after the other writer committed.
     expect(await harness.rows('customers', 'stripe_id, name', 'stripe_id')).toEqual([{ stripe_id: 'cus_a', name: 'a1' }, { stripe_id: 'cus_b', name: 'b1' }])
+  })
+
+  itLive('gives up after its retries with a retryable error when the database keeps timing out, having written nothing', { timeout: 30_000 }, async ({ harness }) => {
+    const { db } = harness
+    const sink = await harness.sink(harness.customers({ statementTimeoutMs: 300, retry: { attempts: 2, baseDelayMs: 10 } }))
+    const blocker = await db.session()
+    await blocker.query(harness.kind === 'postgres' ? 'BEGIN' : 'START TRANSACTION')
+    await blocker.query(`INSERT INTO ${db.table('customers')} (stripe_id) VALUES ('cus_2')`)
+    const failure = await sink.deliverBatch([upsert('cus_1', { name: 'Ada' }), upsert('cus_2', { name: 'Grace' })]).catch((error: unknown) => error)
+    expect(failure).toMatchObject({ name: 'AgentError', code: 'agent.database_unavailable', retryable: true, message: expect.stringContaining('(2 attempts)') })
+    await blocker.query('ROLLBACK')
+    expect(await harness.rows('customers', 'stripe_id', 'stripe_id')).toEqual([])
+  })
+
+  itLive('runs a statement of a sync job in its database (afterRun)', async ({ harness }) => {
+    const sink = await harness.sink(harness.customers())
+    await sink.deliverBatch([upsert('cus_1', { name: 'Ada' })])
+    await sink.execute(`UPDATE ${harness.db.table('customers')} SET email = ${harness.kind === 'postgres' ? '$1' : '?'}`, ['synced@example.com'])
+    expect(await harness.rows('customers', 'email', 'stripe_id')).toEqual([{ email: 'synced@example.com' }])
   })
 
   itLive('returns the local primary key of each row for write-back, through group commit too', async ({ harness }) => {
