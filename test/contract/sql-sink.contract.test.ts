@@ -3,6 +3,8 @@ import { ConfigError } from '../../lib/errors.ts'
 import { groupCommit } from '../../lib/agent/sinks/group-commit.ts'
 import type { DeliveryOutcome } from '../../lib/agent/sinks/sink.ts'
 import { mysqlServerOf } from '../../lib/agent/sinks/sql/mysql-sink.ts'
+import { postgresDeliverSchema } from '../../lib/agent/sinks/sql/sql-config.ts'
+import { parseWithSchema } from '../../lib/config/zod.ts'
 import { databaseServers } from '../support/databases.ts'
 import { eventually } from '../support/wait.ts'
 import { createSqlHarness, remove, upsert, type SqlHarness } from './sql-sink-families.ts'
@@ -288,6 +290,30 @@ describe.concurrent.each(servers)('SQL sink contract: $kind', (server) => {
   itLive('reports an unreachable server at start-up as one line', async ({ harness }) => {
     const url = harness.kind === 'postgres' ? 'postgres://postgres@127.0.0.1:1/test' : 'mysql://root@127.0.0.1:1/test'
     await expect(harness.sink({ ...harness.customers(), url })).rejects.toThrow(/^sources\.crm\.deliver: cannot read the tables from (postgres|mysql): .*ECONNREFUSED/)
+  })
+})
+
+describe('the database deliver config', () => {
+  const base = { type: 'postgres', url: 'postgres://db/erp', table: 'erp.customers', key: 'stripe_id' }
+  const problems = (input: Record<string, unknown>) => {
+    try {
+      parseWithSchema(postgresDeliverSchema, input, 'agent.yaml')
+      return []
+    } catch (error) {
+      return (error as Error).message.split('\n')
+    }
+  }
+
+  test('applies the defaults: all fields as columns, hard deletes, 4 connections, 30 s statements, 5 attempts', () => {
+    expect(parseWithSchema(postgresDeliverSchema, base, 'agent.yaml')).toEqual({ ...base, columns: '*', delete: 'hard', poolSize: 4, statementTimeoutMs: 30_000, children: [], retry: { attempts: 5, baseDelayMs: 100 } })
+  })
+
+  test('names the key of each mistake on one line', () => {
+    expect(problems({ ...base, delete: 'soft' })).toEqual(['agent.yaml: deletedAt: delete: soft needs deletedAt (the column to set)'])
+    expect(problems({ ...base, columns: { stripe_id: 'id' } })).toEqual(['agent.yaml: columns: the key column always holds the record id: do not map it in columns'])
+    expect(problems({ ...base, rejects: { table: 'rejects' } })).toEqual(["agent.yaml: rejects.table: the reject table must be named hookferry_… (it is hookferry's own)"])
+    expect(problems({ ...base, columns: { name: 'name(' } })).toEqual([expect.stringMatching(/^agent\.yaml: columns\.name: expected a valid JSONata expression: /)])
+    expect(problems({ ...base, table: 'drop table; --' })).toEqual(['agent.yaml: table: expected a table name, optionally schema-qualified (erp.customers)'])
   })
 })
 
