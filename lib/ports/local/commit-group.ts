@@ -45,6 +45,11 @@ export class CommitGroup {
     this.#db = db
   }
 
+  /** True while a transaction is open: this process holds the write lock until the turn ends. */
+  get inTransaction(): boolean {
+    return this.#open
+  }
+
   /**
    * Runs `work` now inside the open transaction (opening one if needed); resolves after its commit,
    * or at once as part of `unit` (whose durable() then waits for that commit).

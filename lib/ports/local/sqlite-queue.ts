@@ -112,8 +112,10 @@ export class SqliteWorkQueue implements WorkQueue {
     const now = this.#now().getTime()
     const redrive = this.#redrive
     let redriven = 0
-    // A plain read first: an empty queue must not take the write lock on every look.
-    if ((await this.#group.read('queue receive', () => this.#sql.anyVisible.get(this.#queueName, now))) === undefined) return []
+    // A plain read first: an empty queue must not take the write lock on every look. With a
+    // transaction open the lock is ours anyway: lease in it, and answer with its commit (a send
+    // that woke this poll commits with the lease: one commit from webhook to pickup, not two).
+    if (!this.#group.inTransaction && (await this.#group.read('queue receive', () => this.#sql.anyVisible.get(this.#queueName, now))) === undefined) return []
     const received = await this.#group.write('queue receive', () => {
         const taken: QueueMessage[] = []
         const takenIds = new Set<string>()
