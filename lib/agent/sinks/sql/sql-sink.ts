@@ -17,11 +17,11 @@ const SWEEP_CHUNK = 1_000
 /** A database sink: batch deliveries, plus what scheduled sync runs need. */
 export interface SqlSink extends Sink {
   /**
-   * After a COMPLETE full-refresh run: deletes (per `delete`, children included) the rows stamped
-   * by an earlier run, i.e. not seen by this one. Needs `runColumn`. Resolves with how many.
-   * Rows written in real time (runColumn NULL) are left alone.
+   * With `runColumn` only. After a COMPLETE full-refresh run: deletes (per `delete`, children
+   * included) the rows stamped by an earlier run, i.e. not seen by this one; resolves with how
+   * many. Rows written in real time (runColumn NULL) are left alone.
    */
-  deleteNotSeenInRun(runId: string, signal?: AbortSignal): Promise<number>
+  deleteNotSeenInRun?(runId: string, signal?: AbortSignal): Promise<number>
   /** Runs one statement in the sink's database, placeholders in its own style (`$1` / `?`). */
   execute(statement: string, params: readonly unknown[], signal?: AbortSignal): Promise<void>
   /** The reject table, when `rejects:` is configured. */
@@ -95,6 +95,27 @@ export async function createSqlSink(driver: SqlDriver, config: SqlDeliverConfig,
     return changes
   }
 
+  /** The full-refresh sweep: keys read first, then locked, checked again and deleted a chunk per transaction. */
+  const deleteNotSeenInRun = async (runColumn: string, runId: string, signal?: AbortSignal): Promise<number> => {
+    const notSeen = (params: Params) => `${driver.quote(runColumn)} IS NOT NULL AND ${driver.quote(runColumn)} <> ${params.add(runId)}${config.delete === 'soft' ? ` AND ${driver.quote(config.deletedAt!)} IS NULL` : ''}`
+    const params = new Params(driver.placeholder)
+    const keys = (await driver.query(`SELECT ${driver.quote(config.key)} AS k FROM ${driver.quote(config.table)} WHERE ${notSeen(params)} ORDER BY 1`, params.values)).map((row) => row.k)
+    let deleted = 0
+    for (let start = 0; start < keys.length; start += SWEEP_CHUNK) {
+      const attempt = await withRetry(async (connection) => {
+        // Locked and checked again: a real-time write since the SELECT keeps its row.
+        const locked = new Params(driver.placeholder)
+        const sql = `SELECT ${driver.quote(config.key)} AS k FROM ${driver.quote(config.table)} WHERE ${driver.quote(config.key)} IN ${locked.list(keys.slice(start, start + SWEEP_CHUNK))} AND ${notSeen(locked)} FOR UPDATE`
+        const still = (await connection.query(sql, locked.values)).map((row) => row.k)
+        await deleteParents(connection, driver, config, still)
+        return still.length
+      }, signal)
+      if ('dataError' in attempt) throw retryableError('agent.database_rejected', `${where}: deleting rows not seen in run ${runId} failed: ${databaseMessage(attempt.dataError)}`, { cause: attempt.dataError })
+      deleted += attempt.value
+    }
+    return deleted
+  }
+
   return {
     async deliverBatch(deliveries: readonly Delivery[], signal?: AbortSignal): Promise<DeliveryOutcome[]> {
       const groups = groupByKey(deliveries)
@@ -112,33 +133,12 @@ export async function createSqlSink(driver: SqlDriver, config: SqlDeliverConfig,
       return outcomes
     },
 
-    async deleteNotSeenInRun(runId, signal) {
-      const { runColumn } = config
-      if (!runColumn) throw permanentError('agent.database_no_run_column', `${where}: deleteNotSeenInRun needs runColumn in the config`)
-      const notSeen = (params: Params) => `${driver.quote(runColumn)} IS NOT NULL AND ${driver.quote(runColumn)} <> ${params.add(runId)}${config.delete === 'soft' ? ` AND ${driver.quote(config.deletedAt!)} IS NULL` : ''}`
-      const params = new Params(driver.placeholder)
-      const keys = (await driver.query(`SELECT ${driver.quote(config.key)} AS k FROM ${driver.quote(config.table)} WHERE ${notSeen(params)} ORDER BY 1`, params.values)).map((row) => row.k)
-      let deleted = 0
-      for (let start = 0; start < keys.length; start += SWEEP_CHUNK) {
-        const attempt = await withRetry(async (connection) => {
-          // Locked and checked again: a real-time write since the SELECT keeps its row.
-          const locked = new Params(driver.placeholder)
-          const sql = `SELECT ${driver.quote(config.key)} AS k FROM ${driver.quote(config.table)} WHERE ${driver.quote(config.key)} IN ${locked.list(keys.slice(start, start + SWEEP_CHUNK))} AND ${notSeen(locked)} FOR UPDATE`
-          const still = (await connection.query(sql, locked.values)).map((row) => row.k)
-          await deleteParents(connection, driver, config, still)
-          return still.length
-        }, signal)
-        if ('dataError' in attempt) throw retryableError('agent.database_rejected', `${where}: deleting rows not seen in run ${runId} failed: ${databaseMessage(attempt.dataError)}`, { cause: attempt.dataError })
-        deleted += attempt.value
-      }
-      return deleted
-    },
-
     async execute(statement, params, signal) {
       const attempt = await withRetry((connection) => connection.query(statement, params), signal)
       if ('dataError' in attempt) throw permanentError('agent.database_rejected', `${where}: ${databaseMessage(attempt.dataError)}`, { cause: attempt.dataError })
     },
 
+    ...(config.runColumn ? { deleteNotSeenInRun: (runId: string, signal?: AbortSignal) => deleteNotSeenInRun(config.runColumn!, runId, signal) } : {}),
     ...(config.rejects ? { rejects: createRejectStore(driver, config.rejects, config.table, rejectTableSql) } : {}),
     close: () => driver.close(),
   }
