@@ -78,6 +78,20 @@ export class LoopGuard {
     this.#upsert.run(scope.source, scope.destination, recordKey, contentHash, new Date(this.#now()).toISOString())
   }
 
+  /** Records many deliveries in one transaction (a sync run's chunk): one commit, not one per record. */
+  rememberAll(scope: LoopScope, delivered: readonly { recordKey: string; contentHash: string }[]): void {
+    if (delivered.length === 0) return
+    const at = new Date(this.#now()).toISOString()
+    this.#db.exec('BEGIN')
+    try {
+      for (const { recordKey, contentHash } of delivered) this.#upsert.run(scope.source, scope.destination, recordKey, contentHash, at)
+      this.#db.exec('COMMIT')
+    } catch (error) {
+      this.#db.exec('ROLLBACK')
+      throw error
+    }
+  }
+
   /** The record was deleted: if it comes back with the same content, deliver it again. */
   forget(scope: LoopScope, recordKey: string): void {
     this.#delete.run(scope.source, scope.destination, recordKey)

@@ -18,6 +18,7 @@ import { benchMixed } from './mixed-block.ts'
 import { bareNodeRss, forkReady, type IpcChild } from './processes.ts'
 import { progress, renderTable, type Report, type Row } from './report.ts'
 import { benchSqlSinks } from './sql-sink-block.ts'
+import { benchSyncBackfill } from './sync-backfill-block.ts'
 import { startCloud, startOnPrem, writeCloudConfig, type CloudConfig, type OnPrem, type Runtime } from './stack.ts'
 import { summarize } from './stats.ts'
 import { benchThroughput, type ThroughputRun, type ThroughputSettings } from './throughput-block.ts'
@@ -48,6 +49,7 @@ const NOTES = [
   `  6 cost: one API Gateway request to one Lambda billed 1 ms ($${COST_FLOOR_PER_MILLION.toFixed(2)} per 1M).`,
   '  7 dashboard: a one-field HTML page from a bare node:http server, loaded the same way (headless Chromium, empty cache, until the field is on screen).',
   '  8 database sinks: the same 10-column rows into the same server, as a plain COPY (PostgreSQL, pg-copy-streams) or one multi-row INSERT (MariaDB/MySQL); the sink writes chunks of 5,000 through deliverBatch (upserts, one transaction each).',
+  '  9 sync backfill: the list API read alone (keyset pages of 1,000 fetched and parsed by a process doing nothing else) and the sink alone (the same chunks written straight to it); the backfill is one sync run of `hookferry agent` against a fake cloud, lease to ack; RSS against the same agent idle.',
   'For rates (webhooks/s, records/s) the p99 column is the slow tail: the 1st percentile of per-interval rates.',
   'Processes: the server under test, the agent (`hookferry agent`) and the floor server each run in their own process; the load generator, the fake SaaS API, the sink and fauxqs share this one; DynamoDB Local is a JVM.',
   'Embedded = `hookferry serve` (the CLI, SQLite). AWS = the HTTP front of startServer with the AWS runtime (SqsWorkQueue on fauxqs, DynamoLedger on DynamoDB Local); durations against emulators sharing 2 busy cores, not AWS: read the AWS latencies and Lambda compute as upper bounds.',
@@ -106,9 +108,10 @@ async function main(): Promise<Report> {
     const coldStart = await benchColdStart({ dir, imports: COLD_IMPORTS, progress })
     const dashboard = await benchDashboard(progress)
     const databaseSinks = await benchSqlSinks(progress)
+    const syncBackfill = await benchSyncBackfill({ dir })
     progress('6 cost')
-    const rows = [...embedded.rows, ...aws.rows, ...coldStart, ...costRows(aws.runs), ...dashboard.rows, ...databaseSinks.rows].sort((a, b) => a.block.localeCompare(b.block, 'en', { numeric: true }))
-    return { rows, notes: NOTES, failures: [...embedded.failures, ...aws.failures, ...dashboard.failures, ...databaseSinks.failures] }
+    const rows = [...embedded.rows, ...aws.rows, ...coldStart, ...costRows(aws.runs), ...dashboard.rows, ...databaseSinks.rows, ...syncBackfill.rows].sort((a, b) => a.block.localeCompare(b.block, 'en', { numeric: true }))
+    return { rows, notes: NOTES, failures: [...embedded.failures, ...aws.failures, ...dashboard.failures, ...databaseSinks.failures, ...syncBackfill.failures] }
   } finally {
     await Promise.all([floor.stop(), onPrem.close()])
     rmSync(dir, { recursive: true, force: true })

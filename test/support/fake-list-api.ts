@@ -32,6 +32,8 @@ export interface FakeListApi {
   script(...replies: ListApiReply[]): void
   /** Called before each list page is answered (e.g. to change records mid-run). */
   onPage: (call: number) => void
+  /** Every list page answers after this long (a slow API). */
+  pageDelayMs: number
   /** GET /items/<id> calls (detail fetches). */
   detailCalls: number
   close(): Promise<void>
@@ -79,7 +81,7 @@ export async function startFakeListApi(options: { generated?: GeneratedRecords }
     return low
   }
   const scripted: ListApiReply[] = []
-  const api = { calls: [] as ListApiCall[], onPage: (_call: number) => {}, detailCalls: 0 }
+  const api = { calls: [] as ListApiCall[], onPage: (_call: number) => {}, detailCalls: 0, pageDelayMs: 0 }
 
   const answer = (request: IncomingMessage): { status: number; headers?: Record<string, string>; body: unknown } => {
     const url = new URL(request.url ?? '/', 'http://fake')
@@ -133,8 +135,13 @@ export async function startFakeListApi(options: { generated?: GeneratedRecords }
       const { status, headers, body } = answer(request)
       if (!/^\/items\/./.test(request.url ?? '')) api.calls.push({ url: request.url ?? '/', at: Date.now(), status })
       const text = JSON.stringify(body)
-      response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers })
-      response.end(text)
+      const send = () => {
+        if (response.destroyed) return
+        response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers })
+        response.end(text)
+      }
+      if (api.pageDelayMs > 0 && !/^\/items\/./.test(request.url ?? '')) setTimeout(send, api.pageDelayMs)
+      else send()
     })
   })
   server.keepAliveTimeout = 65_000
@@ -147,6 +154,12 @@ export async function startFakeListApi(options: { generated?: GeneratedRecords }
     },
     get detailCalls() {
       return api.detailCalls
+    },
+    get pageDelayMs() {
+      return api.pageDelayMs
+    },
+    set pageDelayMs(ms) {
+      api.pageDelayMs = ms
     },
     get onPage() {
       return api.onPage

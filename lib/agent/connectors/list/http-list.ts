@@ -8,6 +8,7 @@ import type { Authenticator } from '../auth.ts'
 import type { Connector } from '../connector.ts'
 import { renderHeaders, renderTemplate, type TemplateValues } from '../template.ts'
 import { compareCursors, compareKeys, cursorValue, type ListConnector, type ListedRecord, type ListQuery } from './list-connector.ts'
+import { compileItemExpression } from './field-path.ts'
 import { nextLink } from './link-header.ts'
 import { RateLimiter } from './rate-limit.ts'
 
@@ -34,9 +35,9 @@ export interface HttpListDeps {
 export function createHttpList(config: HttpListConfig, deps: HttpListDeps): ListConnector {
   const { key } = deps
   const now = deps.now ?? Date.now
-  const items = config.items === undefined ? undefined : compileExpression(config.items, `${key}.items`)
-  const idOf = compileExpression(config.id, `${key}.id`)
-  const cursorOf = compileExpression(config.cursor, `${key}.cursor`)
+  const items = config.items === undefined ? undefined : compileItemExpression(config.items, `${key}.items`)
+  const idOf = compileItemExpression(config.id, `${key}.id`)
+  const cursorOf = compileItemExpression(config.cursor, `${key}.cursor`)
   const deletedOf = config.deleted === undefined ? undefined : compileExpression(config.deleted, `${key}.deleted`)
   const next = config.pagination.type === 'next' ? compileExpression(config.pagination.next, `${key}.pagination.next`) : undefined
   const limiter = new RateLimiter(config.rateLimit)

@@ -37,6 +37,7 @@ export interface ListConnector {
 
 /** Compares two cursor values of one `cursorType` (times by instant, so `Z` and `+00:00` agree). */
 export function compareCursors(a: string | number, b: string | number, type: 'time' | 'number' | 'text'): number {
+  if (a === b) return 0
   if (type === 'number') return Number(a) - Number(b)
   if (type === 'time') {
     const [left, right] = [timeOf(a), timeOf(b)]
