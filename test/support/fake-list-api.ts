@@ -28,6 +28,8 @@ export interface FakeListApi {
   calls: ListApiCall[]
   /** Creates or replaces records (kept in (updated_at, id) order). Not for generated data sets. */
   put(...records: ListApiRecord[]): void
+  /** Deletes a record: lists leave it out, GETs answer 404. */
+  remove(id: string): void
   /** The next list requests answer these, one each, in order; then normally again. */
   script(...replies: ListApiReply[]): void
   /** Called before each list page is answered (e.g. to change records mid-run). */
@@ -174,6 +176,11 @@ export async function startFakeListApi(options: { generated?: GeneratedRecords }
         if (index >= 0) stored.splice(index, 1)
         stored.splice(lowerBound(record.updated_at, record.id), 0, record)
       }
+    },
+    remove(id) {
+      if (generated) throw new Error('remove: the data set is generated')
+      const index = stored.findIndex((existing) => existing.id === id)
+      if (index >= 0) stored.splice(index, 1)
     },
     script: (...replies) => void scripted.push(...replies),
     close: () =>
