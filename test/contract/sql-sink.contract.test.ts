@@ -195,6 +195,15 @@ describe.concurrent.each(servers)('SQL sink contract: $kind', (server) => {
     expect((await harness.rows('customers', 'stripe_id', 'stripe_id')).map((row) => row.stripe_id)).toEqual(['cus_1', 'cus_2', 'cus_4', 'cus_5'])
   })
 
+  itLive('isolates the refused record of a large chunk too (PostgreSQL stages those with COPY)', { timeout: 60_000 }, async ({ harness }) => {
+    const sink = await harness.sink(harness.customers())
+    const ids = Array.from({ length: 1_500 }, (_, index) => `cus_${String(index).padStart(4, '0')}`)
+    const outcomes = await sink.deliverBatch(ids.map((id) => upsert(id, { name: id, amount: id === 'cus_0777' ? -5 : 1 })))
+    expect(ids.filter((_, index) => !ok(outcomes[index]))).toEqual(['cus_0777'])
+    const [{ n }] = (await harness.db.query(`SELECT COUNT(*) AS n FROM ${harness.db.table('customers')}`)) as [{ n: unknown }]
+    expect(Number(n)).toBe(1_499)
+  })
+
   itLive('survives a deadlock with a concurrent writer: its chunk is retried and succeeds', { timeout: 30_000 }, async ({ harness }) => {
     const { db } = harness
     const sink = await harness.sink(harness.customers())

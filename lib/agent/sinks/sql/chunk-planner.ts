@@ -56,13 +56,16 @@ export function byColumns<T extends { columns: readonly string[]; key: string }>
     else byReference.set(row.columns, [row])
   }
   const groups = new Map<string, T[]>()
+  const merged = new Set<T[]>()
   for (const [columns, group] of byReference) {
     const signature = columns.join('\u0000')
     const same = groups.get(signature)
     if (same) {
-      same.push(...group)
-      same.sort((a, b) => byText(a.key, b.key)) // still in key order, for the lock order
+      for (const row of group) same.push(row)
+      merged.add(same)
     } else groups.set(signature, group)
   }
+  // Merged groups are put back in key order, for the lock order.
+  for (const group of merged) group.sort((a, b) => byText(a.key, b.key))
   return [...groups.values()]
 }

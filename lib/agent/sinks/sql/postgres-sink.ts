@@ -3,6 +3,7 @@ import type { ColumnInfo, ColumnKind } from './column-value.ts'
 import { underParameterLimit } from './chunk-planner.ts'
 import type { postgresDeliverSchema, SqlTlsConfig } from './sql-config.ts'
 import { Params, type SqlConnection, type SqlDriver, type TableShape, type Written } from './sql-driver.ts'
+import { COPY_FROM_ROWS, copyIn, copyText, stagingTable } from './postgres-copy.ts'
 import { classifyPostgresError } from './sql-errors.ts'
 import { createSqlSink, type SqlSink } from './sql-sink.ts'
 import type * as z from 'zod/mini'
@@ -72,7 +73,7 @@ export function postgresDriver(config: Pick<PostgresDeliverConfig, 'url' | 'pool
       client.on('error', ignore)
       try {
         await client.query('BEGIN')
-        const result = await work({ query: (sql, params) => query(client, sql, params) } satisfies SqlConnection)
+        const result = await work({ query: (sql, params) => query(client, sql, params), copyIn: (sql, text) => copyIn(client, sql, text) } satisfies SqlConnection)
         await client.query('COMMIT')
         client.off('error', ignore)
         client.release()
@@ -94,6 +95,16 @@ export function postgresDriver(config: Pick<PostgresDeliverConfig, 'url' | 'pool
       const conflict = ` ON CONFLICT (${keyColumns.map(quote).join(', ')}) DO UPDATE SET ${set}${guard}${answer}`
       const types = columnTypes(shapes.get(table), columns)
       let written: Written | undefined
+      const collect = (result: Record<string, unknown>[]) => {
+        if (returning) for (const row of result) (written ??= new Map()).set(String(row.hookferry_key), row.hookferry_local_key)
+      }
+      if (types && connection.copyIn && rows.length >= COPY_FROM_ROWS) {
+        const stage = stagingTable(table, columns, types, quote)
+        await connection.query(stage.prepare, [])
+        await connection.copyIn(`COPY ${stage.name} (${columns.map(quote).join(', ')}) FROM STDIN`, copyText(rows))
+        collect(await connection.query(`INSERT INTO ${quote(table)} AS t (${columns.map(quote).join(', ')}) SELECT ${columns.map(quote).join(', ')} FROM ${stage.name}${conflict}`, []))
+        return returning ? (written ?? new Map()) : undefined
+      }
       const slices = types ? underParameterLimit(rows, 1, MAX_ROWS_PER_ARRAY_STATEMENT) : underParameterLimit(rows, columns.length, MAX_PARAMETERS)
       for (const slice of slices) {
         const params = new Params((index) => `$${index}`)
@@ -103,8 +114,7 @@ export function postgresDriver(config: Pick<PostgresDeliverConfig, 'url' | 'pool
           ? `SELECT * FROM unnest(${columns.map((column, index) => `${params.add(slice.map((row) => row[index]))}::${types[index]}[]`).join(', ')})`
           : `VALUES ${slice.map((row) => params.list(row)).join(', ')}`
         const sql = `INSERT INTO ${quote(table)} AS t (${columns.map(quote).join(', ')}) ${source}${conflict}`
-        const result = await connection.query(sql, params.values)
-        if (returning) for (const row of result) (written ??= new Map()).set(String(row.hookferry_key), row.hookferry_local_key)
+        collect(await connection.query(sql, params.values))
       }
       return returning ? (written ?? new Map()) : undefined
     },

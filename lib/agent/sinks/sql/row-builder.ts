@@ -57,11 +57,13 @@ export function createRowBuilder(config: SqlDeliverConfig, shapes: { parent: Tab
     return columnValue(value, info, dates)
   }
 
-  // Rows with the same columns share one array, so grouping them for a statement compares references.
-  let lastColumns: string[] = []
-  const intern = (columns: string[]) => {
-    if (columns.length !== lastColumns.length || columns.some((column, index) => column !== lastColumns[index])) lastColumns = columns
-    return lastColumns
+  // Rows of a table with the same columns share one array, so grouping them for a statement compares references.
+  const interned = new Map<string, string[]>()
+  const intern = (table: string, columns: string[]) => {
+    const last = interned.get(table)
+    if (last && columns.length === last.length && columns.every((column, index) => column === last[index])) return last
+    interned.set(table, columns)
+    return columns
   }
 
   /** The mapped (or, with '*', the record's own) columns and values, minus the ones hookferry fills in. */
@@ -95,7 +97,7 @@ export function createRowBuilder(config: SqlDeliverConfig, shapes: { parent: Tab
     const keyValues = keyColumns.map((column) => row.get(column))
     const missing = keyColumns.filter((_, index) => keyValues[index] === null || keyValues[index] === undefined)
     if (missing.length > 0) throw new ColumnValueError(`a child row of ${childConfig.table} has no ${missing.join(', ')} (its key)`)
-    return { key: keyText(keyValues), columns: intern([...row.keys()]), values: [...row.values()] }
+    return { key: keyText(keyValues), columns: intern(childConfig.table, [...row.keys()]), values: [...row.values()] }
   }
 
   return async function build(group: KeyGroup): Promise<BuiltChange> {
@@ -113,7 +115,7 @@ export function createRowBuilder(config: SqlDeliverConfig, shapes: { parent: Tab
     if (config.runColumn) row.set(config.runColumn, convert(shapes.parent, config.table, config.runColumn, delivery.runId ?? null))
     const builtChildren: BuiltRow[][] = []
     for (const child of children) builtChildren.push(await buildChildren(child, delivery.record, parentKey))
-    return { group, op: 'upsert', keyValue: parentKey, row: { key: group.key, columns: intern([...row.keys()]), values: [...row.values()] }, children: builtChildren }
+    return { group, op: 'upsert', keyValue: parentKey, row: { key: group.key, columns: intern(config.table, [...row.keys()]), values: [...row.values()] }, children: builtChildren }
   }
 }
 

@@ -4,6 +4,8 @@ import type { ErrorKind } from './sql-errors.ts'
 /** One connection inside a transaction. Placeholders are written with `params.add` (see Params). */
 export interface SqlConnection {
   query(sql: string, params: readonly unknown[]): Promise<Record<string, unknown>[]>
+  /** PostgreSQL: `COPY … FROM STDIN` of text-format rows. */
+  copyIn?(sql: string, text: string): Promise<void>
 }
 
 /** A table as the startup check sees it; undefined when it does not exist. */
