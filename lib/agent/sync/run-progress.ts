@@ -27,6 +27,7 @@ export class RunProgress {
   #errors: RunError[] = []
   #sentAt = 0
   #dirty = false
+  #flushing: Promise<unknown> = Promise.resolve()
 
   constructor(options: { lease: string; call: CheckpointCall; counts: SyncCounts; after?: Watermark | undefined; everyMs: number; promote: boolean; sendPositions: boolean }) {
     this.#lease = options.lease
@@ -50,7 +51,14 @@ export class RunProgress {
   }
 
   /** Sends the progress when due (or `force`); 'ok', or the cloud's word that the run is no longer ours. */
-  async flush(force: boolean, now: number, signal?: AbortSignal): Promise<CheckpointResponse['status']> {
+  flush(force: boolean, now: number, signal?: AbortSignal): Promise<CheckpointResponse['status']> {
+    // One call at a time: a checkpoint never overtakes an earlier one, and no error is sent twice.
+    const flushed = this.#flushing.then(() => this.#flush(force, now, signal))
+    this.#flushing = flushed.catch(() => undefined)
+    return flushed
+  }
+
+  async #flush(force: boolean, now: number, signal?: AbortSignal): Promise<CheckpointResponse['status']> {
     if (!this.#dirty && this.#errors.length === 0) return 'ok'
     if (!force && now - this.#sentAt < this.#everyMs && this.#errors.length < MAX_ERRORS_PER_CALL) return 'ok'
     do {

@@ -1,4 +1,3 @@
-import { setFlagsFromString } from 'node:v8'
 import type { Logger } from 'pino'
 import type { LeaseGrant, SyncGrant } from '../../relay/agent-api.ts'
 import type { RunError, Watermark } from '../../relay/sync-types.ts'
@@ -57,7 +56,6 @@ class RunStopped extends Error {
  * later attempt resumes from the last checkpoint. Never throws (like processRequest).
  */
 export async function runSync(lease: LeaseGrant, deps: SyncDeps, signal: AbortSignal = new AbortController().signal): Promise<ProcessResult> {
-  boundHeapGrowth()
   const grant = lease.sync!
   const source = deps.sources.get(lease.source)
   if (!source?.sync) {
@@ -123,38 +121,50 @@ async function readAndDeliver(run: RunContext, list: ListConnector): Promise<Wat
   let greatest: Watermark | undefined
   let pending: Prepared[] = []
   let deliveries = 0
+  // One chunk commits while the next is prepared (the sink's I/O overlaps the agent's CPU work);
+  // chunks still commit, and checkpoint, strictly in order.
+  let committing: Promise<void> = Promise.resolve()
+  const commitInOrder = async (chunk: Prepared[]) => {
+    const previous = committing
+    committing = previous.then(() => commit(run, chunk))
+    committing.catch(() => undefined)
+    await previous
+  }
   const query = { ...(grant.after && grant.ids === undefined ? { after: grant.after } : {}), ...(grant.until ? { until: grant.until } : {}), ...(grant.ids ? { ids: grant.ids } : {}), source: run.lease.source, job: grant.job, runId: grant.runId }
   for await (const page of readAhead(list.pages(query, run.signal))) {
     progress.counts.pages += 1
-    progress.counts.read += page.length
     for (const record of page) {
       // Ordered lists end at their greatest position; only an unordered one needs comparing.
-      if (!greatest || !ordered || isGreater(record, greatest, cursorType)) greatest = { cursor: record.cursor, key: record.id }
+      if (!greatest || ordered || isGreater(record, greatest, cursorType)) greatest = { cursor: record.cursor, key: record.id }
       const prepared = await prepareRecord(run, record)
       if ('reject' in prepared) {
+        progress.counts.read += 1
         await reject(run, [prepared.reject])
         continue
       }
       pending.push(prepared)
       if (prepared.delivery) deliveries += 1
       if (deliveries >= sync.config.chunkSize) {
-        await commit(run, pending)
+        await commitInOrder(pending)
         pending = []
         deliveries = 0
       }
     }
     // Pages of skipped records still move the checkpoint.
     if (pending.length > 0 && deliveries === 0) {
-      await commit(run, pending)
+      await commitInOrder(pending)
       pending = []
     }
   }
-  if (pending.length > 0) await commit(run, pending)
+  if (pending.length > 0) await commitInOrder(pending)
+  await committing
   return greatest
 }
 
 async function commit(run: RunContext, chunk: Prepared[]): Promise<void> {
   const rejects = await commitChunk(run, chunk)
+  // Counted as read once committed, so a resumed run's counts do not repeat what it reads again.
+  run.progress.counts.read += chunk.length
   const last = chunk.at(-1)!
   run.progress.committed(run.grant.ids === undefined ? { cursor: last.listed.cursor, key: last.listed.id } : undefined)
   if (rejects.length > 0) await reject(run, rejects)
@@ -234,15 +244,3 @@ function retryBase(deps: SyncDeps): { baseDelaySeconds?: number } {
   return deps.retryBaseDelaySeconds === undefined ? {} : { baseDelaySeconds: deps.retryBaseDelaySeconds }
 }
 
-let heapBounded = false
-/**
- * A backfill allocates pages as fast as the API hands them out; left alone, V8 lets the old
- * generation grow to about three times what is live before it compacts (250 MB of RSS for
- * 40 MB live in `npm run bench`). Optimising for size keeps the agent within its 150 MB budget,
- * at no measurable cost in records/s. Process-wide, so set once, when the first run starts.
- */
-function boundHeapGrowth(): void {
-  if (heapBounded) return
-  heapBounded = true
-  setFlagsFromString('--optimize-for-size')
-}

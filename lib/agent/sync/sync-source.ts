@@ -8,6 +8,7 @@ import { compileExpression, type Expression } from '../expression.ts'
 import type { HttpClient } from '../http-client.ts'
 import type { Sink } from '../sinks/sink.ts'
 import { createAfterRun, type AfterRun } from './after-run.ts'
+import { boundHeapGrowth } from './heap-growth.ts'
 import type { SyncConfig } from './sync-config.ts'
 
 /** What scheduled runs of one source need, besides its fetch, transform and sink. */
@@ -38,6 +39,7 @@ export async function buildSyncParts(
     throw new ConfigError(`${key}.sync.deletes: the ${config.deliver.type} sink cannot delete what a full run did not see: use a postgres or mysql sink, or set deletes: false`)
   }
   if (config.list.type === 'http' && config.list.detail === 'fetch' && config.fetch.type !== 'http') throw new ConfigError(`${key}.list.detail: fetch needs a fetch of type http`)
+  boundHeapGrowth()
   parts.sync = {
     list: createListConnector(config.list, { auth: deps.auth, fetch: deps.connector, key: `${key}.list`, ...(deps.now ? { now: deps.now } : {}) }),
     config: config.sync,

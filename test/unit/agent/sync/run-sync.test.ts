@@ -89,7 +89,8 @@ describe('sync run executor', () => {
     const last = run.cloud.checkpoints.at(-1)!.progress
     expect(last.counts.rejected).toBe(4)
     expect(run.cloud.checkpoints.flatMap((checkpoint) => checkpoint.progress.errors)).toHaveLength(4)
-    expect(run.api.calls.length).toBeLessThanOrEqual(3)
+    // It stops there: at most the chunk being prepared and the page read ahead were read beyond.
+    expect(run.api.calls.length).toBeLessThanOrEqual(4)
   })
 
   it('retries deliveries the sink answers with a retryable error, then rejects them', async () => {
