@@ -131,32 +131,39 @@ async function readAndDeliver(run: RunContext, list: ListConnector): Promise<Wat
     await previous
   }
   const query = { ...(grant.after && grant.ids === undefined ? { after: grant.after } : {}), ...(grant.until ? { until: grant.until } : {}), ...(grant.ids ? { ids: grant.ids } : {}), source: run.lease.source, job: grant.job, runId: grant.runId }
-  for await (const page of readAhead(list.pages(query, run.signal))) {
-    progress.counts.pages += 1
-    for (const record of page) {
-      // Ordered lists end at their greatest position; only an unordered one needs comparing.
-      if (!greatest || ordered || isGreater(record, greatest, cursorType)) greatest = { cursor: record.cursor, key: record.id }
-      const prepared = await prepareRecord(run, record)
-      if ('reject' in prepared) {
-        progress.counts.read += 1
-        await reject(run, [prepared.reject])
-        continue
+  let finished = false
+  try {
+    for await (const page of readAhead(list.pages(query, run.signal))) {
+      progress.counts.pages += 1
+      for (const record of page) {
+        // Ordered lists end at their greatest position; only an unordered one needs comparing.
+        if (!greatest || ordered || isGreater(record, greatest, cursorType)) greatest = { cursor: record.cursor, key: record.id }
+        const prepared = await prepareRecord(run, record)
+        if ('reject' in prepared) {
+          progress.counts.read += 1
+          await reject(run, [prepared.reject])
+          continue
+        }
+        pending.push(prepared)
+        if (prepared.delivery) deliveries += 1
+        if (deliveries >= sync.config.chunkSize) {
+          await commitInOrder(pending)
+          pending = []
+          deliveries = 0
+        }
       }
-      pending.push(prepared)
-      if (prepared.delivery) deliveries += 1
-      if (deliveries >= sync.config.chunkSize) {
+      // Pages of skipped records still move the checkpoint.
+      if (pending.length > 0 && deliveries === 0) {
         await commitInOrder(pending)
         pending = []
-        deliveries = 0
       }
     }
-    // Pages of skipped records still move the checkpoint.
-    if (pending.length > 0 && deliveries === 0) {
-      await commitInOrder(pending)
-      pending = []
-    }
+    if (pending.length > 0) await commitInOrder(pending)
+    finished = true
+  } finally {
+    // Never leave a chunk writing after the run has ended (its ack may already be on the way).
+    if (!finished) await committing.catch(() => undefined)
   }
-  if (pending.length > 0) await commitInOrder(pending)
   await committing
   return greatest
 }

@@ -70,6 +70,21 @@ describe('sync run executor', () => {
     expect(summaryOf(resumed)!.counts).toMatchObject({ read: 450, written: 450 })
   })
 
+  it('lets the chunk in flight commit, and checkpoints it, before a list failure ends the attempt', async () => {
+    const run = await harness({ list: (url) => KEYSET(url).replace('pageSize: 100', 'pageSize: 100, attempts: 2') })
+    run.api.onPage = (call) => {
+      if (call === 1) run.api.script({ status: 503 }, { status: 503 })
+    }
+    const result = await run.run(run.lease())
+    // An outage of the API hands the run back without spending an attempt (see outcomeOf).
+    expect(result.outcome).toMatchObject({ outcome: expect.stringMatching(/^(retry|release)$/), error: { code: 'agent.list_failed' } })
+    const committed = run.commits.length
+    expect(committed).toBe(200)
+    expect(run.cloud.checkpoints.at(-1)!.progress).toMatchObject({ checkpoint: { key: listApiId(199) }, counts: { read: 200, written: 200 } })
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(run.commits.length).toBe(committed)
+  })
+
   it('rejects the records the sink refuses, keeps going, and reports them as the run errors', async () => {
     const refused = new Set([listApiId(10), listApiId(320)])
     const run = await harness({ sync: 'rejectLimit: 2', hooks: { outcome: (delivery) => (refused.has(delivery.recordId) ? { ok: false, error: permanentError('agent.database_rejected', `bad value in ${delivery.recordId}`) } : undefined) } })
