@@ -14,6 +14,7 @@ const flag = (value: unknown) => Boolean(Number(value))
 const json = (value: unknown) => (typeof value === 'string' ? JSON.parse(value) : value)
 /** Polling the servers' lock views often slows the very sessions being watched. */
 const SLOW_POLL = { intervalMs: 200 }
+const AWKWARD = 'tab\there\nnew line, \\N, back\\slash, "quotes", \r and ünïcödé'
 const ok = (outcome: DeliveryOutcome | undefined) => outcome?.ok === true
 const addresses = (harness: SqlHarness) => ({ table: harness.db.table('addresses'), rows: 'addresses', key: 'address_id', parentKey: 'customer_stripe_id', columns: { address_id: 'id', city: 'city' } })
 
@@ -179,12 +180,14 @@ describe.concurrent.each(servers)('SQL sink contract: $kind', (server) => {
     const columns = Object.fromEntries(['c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8', 'c9'].map((column) => [column, column]))
     const sink = await harness.sink({ table: harness.db.table('wide'), key: 'k', columns })
     const chunk = Array.from({ length: 20_000 }, (_, index) =>
-      upsert(`r-${String(index).padStart(5, '0')}`, { c1: `name ${index}`, c2: 'x', c3: index, c4: -index, c5: index / 4, c6: index % 2 === 0, c7: '2024-05-01T10:00:00Z', c8: { index }, c9: 'y' }),
+      upsert(`r-${String(index).padStart(5, '0')}`, { c1: index === 7 ? AWKWARD : `name ${index}`, c2: 'x', c3: index, c4: -index, c5: index / 4, c6: index % 2 === 0, c7: '2024-05-01T10:00:00Z', c8: index === 7 ? { index, note: AWKWARD } : { index }, c9: 'y' }),
     )
     const outcomes = await sink.deliverBatch(chunk)
     expect(outcomes.filter(ok)).toHaveLength(20_000)
     const [{ n, top }] = (await harness.db.query(`SELECT COUNT(*) AS n, MAX(c3) AS top FROM ${harness.db.table('wide')}`)) as [{ n: unknown; top: unknown }]
     expect([Number(n), Number(top)]).toEqual([20_000, 19_999])
+    // Tabs, newlines and backslashes survive the bulk path (COPY's text format on PostgreSQL).
+    expect(await harness.db.query(`SELECT c1, c8 FROM ${harness.db.table('wide')} WHERE k = 'r-00007'`).then((rows) => rows.map((row) => ({ ...row, c8: json(row.c8) })))).toEqual([{ c1: AWKWARD, c8: { index: 7, note: AWKWARD } }])
   })
 
   itLive('isolates exactly the record a constraint refuses: the others commit, it fails with the database message', async ({ harness }) => {
