@@ -1,5 +1,3 @@
-import mysql from 'mysql2/promise'
-import pg from 'pg'
 import { permanentError, retryableError, type AgentError } from '../../errors.ts'
 import type { SqlListConfig } from '../../sync/sync-config.ts'
 import { withRetries } from '../../sync/retry.ts'
@@ -30,6 +28,8 @@ interface Dialect {
 
 const postgres: Dialect = {
   async connect(url) {
+    // Loaded on first use: an agent without database lists does not carry the drivers.
+    const { default: pg } = await import('pg')
     const client = new pg.Client({ connectionString: url })
     client.on('error', () => {}) // a dropped connection fails the next query, which is retried
     await client.connect()
@@ -50,6 +50,7 @@ const postgres: Dialect = {
 const MYSQL_TRANSIENT = new Set([1040, 1053, 1205, 1213, 2002, 2003, 2006, 2013])
 const mysqlDialect: Dialect = {
   async connect(url) {
+    const { default: mysql } = await import('mysql2/promise')
     const connection = await mysql.createConnection({ uri: url, timezone: 'Z', dateStrings: false, supportBigNumbers: true, bigNumberStrings: true })
     connection.on('error', () => {})
     await connection.query("SET time_zone = '+00:00'")
