@@ -4,8 +4,6 @@ import { createFileSink } from './file-sink.ts'
 import { createHttpSink } from './http-sink.ts'
 import { createModuleSink } from './module-sink.ts'
 import type { Sink } from './sink.ts'
-import { createMysqlSink } from './sql/mysql-sink.ts'
-import { createPostgresSink } from './sql/postgres-sink.ts'
 
 export interface SinkContext {
   http: HttpClient
@@ -23,9 +21,10 @@ export async function createSink(config: DeliverConfig, context: SinkContext): P
       return createFileSink(config, context)
     case 'module':
       return createModuleSink(config, context.key)
+    // Loaded on first use: an agent without database sinks does not carry the drivers.
     case 'postgres':
-      return createPostgresSink(config, context.key)
+      return (await import('./sql/postgres-sink.ts')).createPostgresSink(config, context.key)
     case 'mysql':
-      return createMysqlSink(config, context.key)
+      return (await import('./sql/mysql-sink.ts')).createMysqlSink(config, context.key)
   }
 }
