@@ -237,7 +237,7 @@ describe.concurrent.each(servers)('SQL sink contract: $kind', (server) => {
     await blocker.query(harness.kind === 'postgres' ? 'BEGIN' : 'START TRANSACTION')
     await blocker.query(`INSERT INTO ${db.table('customers')} (stripe_id) VALUES ('cus_2')`)
     const failure = await sink.deliverBatch([upsert('cus_1', { name: 'Ada' }), upsert('cus_2', { name: 'Grace' })]).catch((error: unknown) => error)
-    expect(failure).toMatchObject({ name: 'AgentError', code: 'agent.database_unavailable', retryable: true, message: expect.stringContaining('(2 attempts)') })
+    expect(failure).toMatchObject({ name: 'AgentError', code: 'agent.database_unavailable', retryable: true, outage: true, message: expect.stringContaining('(2 attempts)') })
     await blocker.query('ROLLBACK')
     expect(await harness.rows('customers', 'stripe_id', 'stripe_id')).toEqual([])
   })

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { isAgentError, permanentError, retryableError, type AgentError } from '../../errors.ts'
+import { isAgentError, outageError, permanentError, retryableError, type AgentError } from '../../errors.ts'
 import type { Delivery, DeliveryOutcome, Sink } from '../sink.ts'
 import { groupByKey, type KeyGroup } from './chunk-planner.ts'
 import { ColumnValueError } from './column-value.ts'
@@ -57,7 +57,8 @@ export async function createSqlSink(driver: SqlDriver, config: SqlDeliverConfig,
         const kind = driver.classify(error)
         if (kind === 'data') return { dataError: error }
         if (kind === 'schema') throw retryableError('agent.database_schema', `${where}: the database refused the statement: ${databaseMessage(error)} (did the table change? retried until it is fixed)`, { cause: error })
-        if (attempt >= config.retry.attempts) throw retryableError('agent.database_unavailable', `${where}: ${databaseMessage(error)} (${attempt} attempts)`, { cause: error })
+        // The database, not the record, is the trouble: an outage (no attempt spent; the circuit breaker counts it).
+        if (attempt >= config.retry.attempts) throw outageError('agent.database_unavailable', `${where}: ${databaseMessage(error)} (${attempt} attempts)`, { cause: error })
         // Exponential with jitter: two writers that deadlocked do not collide again in step.
         await sleep(config.retry.baseDelayMs * 2 ** (attempt - 1) * (0.5 + Math.random() / 2))
       }
@@ -117,6 +118,8 @@ export async function createSqlSink(driver: SqlDriver, config: SqlDeliverConfig,
   }
 
   return {
+    // One transaction per connection: real-time deliveries are grouped only while every connection is busy.
+    concurrentBatches: config.poolSize,
     async deliverBatch(deliveries: readonly Delivery[], signal?: AbortSignal): Promise<DeliveryOutcome[]> {
       const groups = groupByKey(deliveries)
       const failed = new Map<BuiltChange | KeyGroup, AgentError>()
