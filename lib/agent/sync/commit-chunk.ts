@@ -20,7 +20,7 @@ export async function commitChunk(run: RunContext, chunk: readonly Prepared[]): 
   counts.unchanged += chunk.length - toDeliver.length
   if (toDeliver.length === 0) return []
   const retry = { attempts: run.sync.config.attempts, signal, ...(deps.retryBaseDelaySeconds === undefined ? {} : { baseDelaySeconds: deps.retryBaseDelaySeconds }) }
-  const outcomes = await deliverChunk(source.sink, toDeliver.map((prepared) => prepared.delivery!), retry)
+  const outcomes = await deliverChunk(source.sink, toDeliver.map((prepared) => prepared.delivery!), { ...retry, sliceSize: run.sync.sliceSize })
   const rejects: Rejected[] = []
   const remembered: { recordKey: string; contentHash: string }[] = []
   const limiter = new RateLimiter({ concurrency: WRITE_BACK_CONCURRENCY })

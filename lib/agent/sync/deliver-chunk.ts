@@ -7,9 +7,17 @@ import { MAX_IN_RUN_WAIT_IN_SECONDS, retryDelaySeconds, withRetries, type RetryO
  * Delivers one chunk through the sink's batch path and answers one outcome per delivery. A batch
  * that fails as a whole (the sink threw a retryable error) is retried; so are the deliveries the
  * sink answered with a retryable error, on their own. What still fails after `attempts` comes
- * back `{ok: false}` (the run rejects it); a permanent batch failure is thrown.
+ * back `{ok: false}` (the run rejects it); a permanent batch failure is thrown. With `sliceSize`
+ * the chunk goes in slices of that many, one slice after the other.
  */
-export async function deliverChunk(sink: Sink, chunk: readonly Delivery[], options: RetryOptions): Promise<DeliveryOutcome[]> {
+export async function deliverChunk(sink: Sink, chunk: readonly Delivery[], options: RetryOptions & { sliceSize?: number }): Promise<DeliveryOutcome[]> {
+  const size = options.sliceSize ?? chunk.length
+  if (size < chunk.length) {
+    // One slice after the other: at most `sliceSize` deliveries in flight.
+    const outcomes: DeliveryOutcome[] = []
+    for (let start = 0; start < chunk.length; start += size) outcomes.push(...(await deliverChunk(sink, chunk.slice(start, start + size), { ...options, sliceSize: size })))
+    return outcomes
+  }
   const outcomes = new Array<DeliveryOutcome>(chunk.length)
   let pending = chunk.map((_delivery, index) => index)
   for (let attempt = 1; pending.length > 0; attempt += 1) {

@@ -159,6 +159,12 @@ export type AfterRunConfig = z.infer<typeof afterRunSchema>
 export const syncSchema = z.strictObject({
   /** Records per chunk: one `deliverBatch` (one transaction at a database sink), then a checkpoint. */
   chunkSize: z._default(positiveInt(10_000), 1000),
+  /**
+   * Sinks that deliver one record per call (http, module) get a chunk this many records at a
+   * time, so a chunk of 1,000 never means 1,000 requests at once to a SaaS API. Database and file
+   * sinks take the whole chunk in one write.
+   */
+  concurrency: z._default(positiveInt(256), 16),
   /** Rejected records (kept in the run's errors, and a database sink's reject table) beyond which the run fails. */
   rejectLimit: z._default(z.number().check(z.int(), z.gte(0)), 100),
   /** Attempts per chunk on transient sink failures (with backoff) before the run is retried later. */

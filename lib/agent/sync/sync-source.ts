@@ -17,6 +17,8 @@ export interface SyncRuntime {
   config: SyncConfig
   /** The record type listed records are known by on the webhook path. */
   recordType?: string
+  /** Deliveries per deliverBatch call: the whole chunk, or `sync.concurrency` for one-record-per-call sinks. */
+  sliceSize: number
   afterRun?: AfterRun
 }
 
@@ -43,6 +45,7 @@ export async function buildSyncParts(
   parts.sync = {
     list: createListConnector(config.list, { auth: deps.auth, fetch: deps.connector, key: `${key}.list`, ...(deps.now ? { now: deps.now } : {}) }),
     config: config.sync,
+    sliceSize: config.deliver.type === 'http' || config.deliver.type === 'module' ? config.sync.concurrency : config.sync.chunkSize,
     ...(config.list.recordType === undefined ? {} : { recordType: config.list.recordType }),
   }
   if (config.sync.afterRun) parts.sync.afterRun = await createAfterRun(config.sync.afterRun, { sink: deps.sink, http: deps.http, key: `${key}.sync.afterRun`, ...(deps.now ? { now: deps.now } : {}) })

@@ -6,7 +6,7 @@ import { createAfterRun } from '../../../../lib/agent/sync/after-run.ts'
 import { HttpClient } from '../../../../lib/agent/http-client.ts'
 import type { SyncProgress } from '../../../../lib/relay/agent-api.ts'
 import { listApiId } from '../../../support/fake-list-api.ts'
-import { makeLease } from '../helpers.ts'
+import { makeLease, startTestServer } from '../helpers.ts'
 import { startSyncHarness, type SinkHooks, type SyncHarness } from './sync-harness.ts'
 
 const open: SyncHarness[] = []
@@ -114,6 +114,28 @@ describe('sync run executor', () => {
     const result = await run.run(run.lease())
     expect(summaryOf(result)!.counts).toMatchObject({ written: 20, rejected: 0 })
     expect(tries).toBe(2)
+  })
+
+  it('gives an HTTP sink a chunk sync.concurrency records at a time', async () => {
+    let inFlight = 0
+    let most = 0
+    const endpoint = await startTestServer(async () => {
+      most = Math.max(most, (inFlight += 1))
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      inFlight -= 1
+      return { status: 200, body: {} }
+    })
+    const started = await startSyncHarness({
+      generated: { count: 100 },
+      deliver: `{ type: http, url: "${endpoint.url}/contacts/{id}", method: PUT }`,
+      sourceYaml: (url) => `${KEYSET(url)}\nsync: { chunkSize: 100, concurrency: 5 }`,
+    })
+    open.push(started)
+    const result = await started.run(started.lease())
+    await endpoint.close()
+    expect(summaryOf(result)!.counts).toMatchObject({ written: 100 })
+    expect(endpoint.requests).toHaveLength(100)
+    expect(most).toBe(5)
   })
 
   it('skips unchanged records on the next run (loop guard) and delivers only what changed', async () => {

@@ -29,7 +29,7 @@ describe('sync agent config', () => {
   it('fills in the defaults of list and sync', () => {
     const config = parse('list: { type: http, url: "http://api/items?since={since}", pagination: { type: link } }')
     expect(config.sources.crm!.list).toMatchObject({ id: 'id', cursor: 'updated_at', order: 'cursor', cursorType: 'time', pageSize: 1000, attempts: 6, rateLimit: { concurrency: 4 } })
-    expect(config.sources.crm!.sync).toEqual({ chunkSize: 1000, rejectLimit: 100, attempts: 5, deletes: false, checkpointEveryMs: 1000, maxChangedKeys: 100_000 })
+    expect(config.sources.crm!.sync).toEqual({ chunkSize: 1000, concurrency: 16, rejectLimit: 100, attempts: 5, deletes: false, checkpointEveryMs: 1000, maxChangedKeys: 100_000 })
   })
 
   it('names the file, the key and what was expected for a bad list', () => {

@@ -43,9 +43,9 @@ export interface SyncHarness {
 /**
  * The executor with real parts: a fake list API and a fake cloud over real HTTP, the agent's own
  * config parsing, source runtime, loop guard and file sink. `sourceYaml` is the body of source
- * `crm` (without fetch/deliver, which default to the list API and a file sink).
+ * `crm` (without fetch/deliver: the fetch reads the list API, `deliver` defaults to a file sink).
  */
-export async function startSyncHarness(options: { sourceYaml: (apiUrl: string) => string; generated?: GeneratedRecords; hooks?: SinkHooks }): Promise<SyncHarness> {
+export async function startSyncHarness(options: { sourceYaml: (apiUrl: string) => string; generated?: GeneratedRecords; hooks?: SinkHooks; deliver?: string }): Promise<SyncHarness> {
   const dir = tempDir()
   const api = await startFakeListApi(options.generated ? { generated: options.generated } : {})
   const cloud = await startFakeCloud()
@@ -55,7 +55,7 @@ export async function startSyncHarness(options: { sourceYaml: (apiUrl: string) =
     'sources:',
     '  crm:',
     `    fetch: { type: http, url: "${api.url}/items/{id}" }`,
-    `    deliver: { type: file, path: "${sinkFile}" }`,
+    `    deliver: ${options.deliver ?? `{ type: file, path: "${sinkFile}" }`}`,
     ...options.sourceYaml(api.url).split('\n').map((line) => `    ${line}`),
   ].join('\n')
   const config = parseAgentConfig(yaml, join(dir.path, 'agent.yaml'))
