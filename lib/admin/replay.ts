@@ -1,5 +1,5 @@
 import type { RelayDeps } from '../relay/deps.ts'
-import { sendWorkMessages } from '../relay/ingest.ts'
+import { sendWorkMessages } from '../relay/work-messages.ts'
 import type { WorkMessage } from '../relay/queue-message.ts'
 import { decideReplay, type ReplayResult } from '../relay/replay-decisions.ts'
 import type { RelayRequest } from '../relay/types.ts'

@@ -1,6 +1,6 @@
 import { HookferryError } from '../errors.ts'
 import type { RelayDeps } from '../relay/deps.ts'
-import { sendWorkMessages } from '../relay/ingest.ts'
+import { sendWorkMessages } from '../relay/work-messages.ts'
 import { decideCancel, decideReset, runRequestSpec } from '../relay/sync/run-decisions.ts'
 import { isSyncRun } from '../relay/sync/run-state.ts'
 import { nextSlot } from '../relay/sync/schedule.ts'

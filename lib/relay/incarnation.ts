@@ -1,6 +1,6 @@
 import type { Ledger } from '../ports/ledger.ts'
 import type { RelayDeps } from './deps.ts'
-import { sendWorkMessages } from './ingest.ts'
+import { sendWorkMessages } from './work-messages.ts'
 import { decideTakeOver } from './record-machine.ts'
 
 /** Per ledger: the newest incarnation seen per agent id, so the takeover runs once per restart and runtime. */

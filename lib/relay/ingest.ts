@@ -1,4 +1,4 @@
-import { HookferryError, StorageUnavailableError, isHookferryError } from '../errors.ts'
+import { HookferryError } from '../errors.ts'
 import { isEventIncluded } from '../sources/filter.ts'
 import { handshakeReply } from '../sources/handshake.ts'
 import { parseBody } from '../sources/parse-body.ts'
@@ -6,9 +6,9 @@ import { verifySignature } from '../sources/verify/index.ts'
 import { awaitReply } from './await-reply.ts'
 import { compiledSource } from './compiled-sources.ts'
 import type { RelayDeps } from './deps.ts'
-import { encodeWorkMessage } from './queue-message.ts'
-import { decideEvent, type EventResult } from './record-machine.ts'
+import { decideEvent } from './record-machine.ts'
 import { recordKeyOf } from './types.ts'
+import { enqueueWork, guardStorage, markWorkSent } from './work-messages.ts'
 
 export interface WebhookInput {
   source: string
@@ -111,40 +111,3 @@ export async function ingestWebhook(deps: RelayDeps, input: WebhookInput): Promi
   }
   return json(202, { accepted: results.length, requests })
 }
-
-type WorkItem = Pick<EventResult & { recordKey: string }, 'requestId' | 'recordKey'>
-
-/** Sends one queue message per request that needs one, then marks them sent (best effort). */
-export async function sendWorkMessages(deps: RelayDeps, items: WorkItem[]): Promise<void> {
-  await enqueueWork(deps, items)
-  await markWorkSent(deps, items)
-}
-
-/** Durably enqueues one queue message per request, or throws StorageUnavailableError. */
-async function enqueueWork(deps: RelayDeps, items: WorkItem[]): Promise<void> {
-  if (items.length === 0) return
-  await guardStorage(() => deps.queue.send(items.map((item) => ({ body: encodeWorkMessage(item) }))))
-}
-
-/** Marks enqueued requests as sent; never throws. */
-async function markWorkSent(deps: RelayDeps, items: WorkItem[]): Promise<void> {
-  await Promise.all(
-    items.map((item) =>
-      deps.ledger.markSent(item.requestId, deps.now().toISOString()).catch((error: unknown) => {
-        // Not fatal: the repair sweep re-sends unmarked requests and duplicate messages are harmless.
-        deps.log.warn('could not mark request as sent', { requestId: item.requestId, error: String(error) })
-      }),
-    ),
-  )
-}
-
-/** Storage failures become 503 + Retry-After so the provider retries (never a generic 500). */
-export async function guardStorage<T>(operation: () => Promise<T>): Promise<T> {
-  try {
-    return await operation()
-  } catch (error) {
-    if (isHookferryError(error) && error.statusCode !== 500) throw error
-    throw new StorageUnavailableError('could not durably record the webhook; retry later', { cause: error })
-  }
-}
-

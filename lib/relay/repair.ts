@@ -1,5 +1,5 @@
 import type { RelayDeps } from './deps.ts'
-import { sendWorkMessages } from './ingest.ts'
+import { sendWorkMessages } from './work-messages.ts'
 import { decodeWorkMessage } from './queue-message.ts'
 import { decideRedriven } from './record-machine.ts'
 import type { RelayRequest } from './types.ts'
