@@ -37,6 +37,8 @@ export interface RunContext {
   /** A full run whose deletes are on delivers unchanged records too: the sink stamps every row it saw. */
   skipUnchanged: boolean
   changedKeys: string[] | null
+  /** `order: cursor` only: the last committed record, and the last one whose cursor value is complete. */
+  ties?: { last?: Watermark; complete?: Watermark }
 }
 
 /** The run ends here: the cloud said the run is no longer ours, or the reject limit was passed. */
@@ -86,13 +88,15 @@ export async function runSync(lease: LeaseGrant, deps: SyncDeps, signal: AbortSi
     skipUnchanged: !(grant.mode === 'full' && config.deletes),
     // Keys of an earlier attempt of this run are not known here.
     changedKeys: grant.counts.read === 0 ? [] : null,
+    ...(list.order === 'cursor' ? { ties: {} } : {}),
   }
   const startedAt = deps.now()
   const fields = { requestId: lease.requestId, source: lease.source, job: grant.job, runId: grant.runId, mode: grant.mode }
   deps.log.info({ ...fields, after: grant.after, until: grant.until, ...(resend ? { ids: grant.ids!.length } : {}) }, 'sync run started')
   try {
     const last = await readAndDeliver(run, list)
-    const summaryPosition = ordered ? undefined : resend ? undefined : last
+    // Complete: everything read is committed, so the run ends at the last record it read.
+    const summaryPosition = resend ? undefined : last
     if (grant.mode === 'full' && config.deletes && !resend && progress.counts.rejected === 0) {
       const deleted = await withRetries(() => source.sink.deleteNotSeenInRun!(grant.runId, signal), { attempts: config.attempts, signal, ...retryBase(deps) })
       progress.counts.deleted += deleted
@@ -172,10 +176,27 @@ async function commit(run: RunContext, chunk: Prepared[]): Promise<void> {
   const rejects = await commitChunk(run, chunk)
   // Counted as read once committed, so a resumed run's counts do not repeat what it reads again.
   run.progress.counts.read += chunk.length
-  const last = chunk.at(-1)!
-  run.progress.committed(run.grant.ids === undefined ? { cursor: last.listed.cursor, key: last.listed.id } : undefined)
+  run.progress.committed(run.grant.ids === undefined ? checkpointAfter(run, chunk) : undefined)
   if (rejects.length > 0) await reject(run, rejects)
   await flushOrStop(run, false)
+}
+
+/**
+ * Where a resumed run may start once `chunk` is committed. In (cursor, key) order: its last
+ * record. In cursor order (ties in any order) only a cursor value whose records are all committed
+ * is safe: an API read `updated_after={since}` (exclusive) would otherwise skip the rest of a tie
+ * group; read inclusively, the group is read again and the loop guard skips what is unchanged.
+ */
+function checkpointAfter(run: RunContext, chunk: Prepared[]): Watermark | undefined {
+  const last = chunk.at(-1)!.listed
+  if (!run.ties) return { cursor: last.cursor, key: last.id }
+  const cursorType = run.sync.list.cursorType
+  for (const { listed } of chunk) {
+    const previous = run.ties.last
+    if (previous && compareCursors(listed.cursor, previous.cursor, cursorType) !== 0) run.ties.complete = previous
+    run.ties.last = { cursor: listed.cursor, key: listed.id }
+  }
+  return run.ties.complete
 }
 
 /** Records rejects in the run's errors (and the sink's reject table); past the limit the run fails. */

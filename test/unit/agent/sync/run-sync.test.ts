@@ -46,6 +46,14 @@ describe('sync run executor', () => {
     expect(summaryOf(result)).toMatchObject({ checkpoint: { key: listApiId(449) }, counts: { read: 450, written: 450, rejected: 0, pages: 5 }, promote: true })
   })
 
+  it('checkpoints a cursor-ordered source only at cursor values whose ties are all committed', async () => {
+    // Ties in groups of 30, chunks of 100: a chunk ends inside a group, the checkpoint stops before it.
+    const run = await harness({ list: (url) => KEYSET(url).replace('order: cursor-key', 'order: cursor') })
+    const result = await run.run(run.lease())
+    expect(run.cloud.checkpoints.map((checkpoint) => checkpoint.progress.checkpoint?.key)).toEqual([89, 179, 269, 389, 419].map(listApiId))
+    expect(summaryOf(result)!.checkpoint).toEqual({ cursor: '2026-01-01T00:00:00.014Z', key: listApiId(449) })
+  })
+
   it('never advances the checkpoint past a chunk that failed, and the next attempt resumes from it', async () => {
     let failing = true
     const run = await harness({
