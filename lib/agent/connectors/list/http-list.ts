@@ -113,7 +113,7 @@ export function createHttpList(config: HttpListConfig, deps: HttpListDeps): List
         job: query.job,
         runId: query.runId,
       }
-      const keyset = pagination.type === 'since' && config.url.includes('{sinceKey}')
+      const keyset = pagination.type === 'since' && [config.url, config.body ?? '', ...Object.values(config.headers)].some((template) => template.includes('{sinceKey}'))
       // Keys already seen at the last cursor value: an inclusive (`>= since`) API hands them out again.
       let boundary = query.after ? { cursor: query.after.cursor, keys: new Set([String(query.after.key)]) } : undefined
       let url = renderTemplate(config.url, values, 'url')
