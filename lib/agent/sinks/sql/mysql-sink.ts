@@ -2,7 +2,7 @@ import mysql from 'mysql2/promise'
 import type * as z from 'zod/mini'
 import { underParameterLimit } from './chunk-planner.ts'
 import type { ColumnInfo, ColumnKind } from './column-value.ts'
-import type { mysqlDeliverSchema, SqlTlsConfig } from './sql-config.ts'
+import { tlsOptionsOf, type mysqlDeliverSchema } from './sql-config.ts'
 import { Params, type SqlConnection, type SqlDriver, type UpsertRows, type Written } from './sql-driver.ts'
 import { classifyMysqlError } from './sql-errors.ts'
 import { createSqlSink, type SqlSink } from './sql-sink.ts'
@@ -45,7 +45,7 @@ export function mysqlDriver(config: Pick<MysqlDeliverConfig, 'url' | 'poolSize' 
     timezone: 'Z',
     supportBigNumbers: true,
     bigNumberStrings: true,
-    ...(config.tls ? { ssl: tlsOptions(config.tls) } : {}),
+    ...(config.tls ? { ssl: tlsOptionsOf(config.tls) } : {}),
   })
   const seconds = Math.max(1, Math.ceil(config.statementTimeoutMs / 1000))
   pool.on('connection', (connection) => {
@@ -168,11 +168,3 @@ function kindOf(dataType: string): ColumnKind {
   return 'other'
 }
 
-function tlsOptions(tls: SqlTlsConfig) {
-  return {
-    rejectUnauthorized: tls.rejectUnauthorized,
-    ...(tls.ca ? { ca: tls.ca } : {}),
-    ...(tls.cert ? { cert: tls.cert } : {}),
-    ...(tls.key ? { key: tls.key } : {}),
-  }
-}

@@ -1,7 +1,7 @@
 import pg from 'pg'
 import type { ColumnInfo, ColumnKind } from './column-value.ts'
 import { underParameterLimit } from './chunk-planner.ts'
-import type { postgresDeliverSchema, SqlTlsConfig } from './sql-config.ts'
+import { tlsOptionsOf, type postgresDeliverSchema } from './sql-config.ts'
 import { Params, type SqlConnection, type SqlDriver, type TableShape, type Written } from './sql-driver.ts'
 import { COPY_FROM_ROWS, copyIn, copyText, stagingTable } from './postgres-copy.ts'
 import { classifyPostgresError } from './sql-errors.ts'
@@ -34,7 +34,7 @@ export function postgresDriver(config: Pick<PostgresDeliverConfig, 'url' | 'pool
     statement_timeout: config.statementTimeoutMs,
     connectionTimeoutMillis: CONNECT_TIMEOUT_IN_MS,
     application_name: 'hookferry',
-    ...(config.tls ? { ssl: tlsOptions(config.tls) } : {}),
+    ...(config.tls ? { ssl: tlsOptionsOf(config.tls) } : {}),
   })
   // An idle client whose connection dies is dropped by the pool; without a listener it would crash the agent.
   pool.on('error', () => undefined)
@@ -139,12 +139,3 @@ function kindOf(typname: string, category: string): ColumnKind {
   return byCategory[category] ?? 'other'
 }
 
-function tlsOptions(tls: SqlTlsConfig) {
-  return {
-    rejectUnauthorized: tls.rejectUnauthorized,
-    ...(tls.ca ? { ca: tls.ca } : {}),
-    ...(tls.cert ? { cert: tls.cert } : {}),
-    ...(tls.key ? { key: tls.key } : {}),
-    ...(tls.servername ? { servername: tls.servername } : {}),
-  }
-}

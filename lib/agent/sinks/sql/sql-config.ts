@@ -140,3 +140,14 @@ export type SqlDeliverConfig = z.infer<typeof postgresDeliverSchema> | z.infer<t
 export type SqlChildConfig = z.infer<typeof childSchema>
 export type SqlTlsConfig = z.infer<typeof tlsSchema>
 export type RejectsConfig = z.infer<typeof rejectsSchema>
+
+/** The TLS settings as both drivers take them (node:tls options: pg's `ssl`, mysql2's `ssl`). */
+export function tlsOptionsOf(tls: SqlTlsConfig): { rejectUnauthorized: boolean; ca?: string; cert?: string; key?: string; servername?: string } {
+  return {
+    rejectUnauthorized: tls.rejectUnauthorized,
+    ...(tls.ca ? { ca: tls.ca } : {}),
+    ...(tls.cert ? { cert: tls.cert } : {}),
+    ...(tls.key ? { key: tls.key } : {}),
+    ...(tls.servername ? { servername: tls.servername } : {}),
+  }
+}
