@@ -77,7 +77,8 @@ export async function processRequest(lease: LeaseGrant, deps: ProcessDeps, signa
   try {
     return await runPipeline(lease, source, deps, far, signal)
   } catch (error) {
-    return { outcome: outcomeOf(isAgentError(error) ? error : retryableError('agent.internal', `unexpected error: ${(error as Error)?.message ?? String(error)}`, { cause: error })) }
+    const failure = isAgentError(error) ? error : retryableError('agent.internal', `unexpected error: ${(error as Error)?.message ?? String(error)}`, { cause: error })
+    return { outcome: outcomeOf(failure, deps.breakers?.overflowDelaySeconds) }
   }
 }
 
@@ -185,11 +186,12 @@ function contextOf(lease: LeaseGrant): TransformContext {
 }
 
 /** The ack for a failure: `fail` when retrying cannot help, else `retry` (after the far side's Retry-After when known). */
-export function outcomeOf(error: AgentError): RequestOutcome {
+export function outcomeOf(error: AgentError, outageDelaySeconds = OUTAGE_RETRY_IN_SECONDS): RequestOutcome {
   const summary = { code: error.code, message: error.message.slice(0, MAX_ERROR_MESSAGE_CHARS) }
   if (!error.retryable) return { outcome: 'fail', error: summary }
-  // The far side is down, not the record at fault: it waits without spending an attempt.
-  if (error.outage) return { outcome: 'release', error: summary, delaySeconds: Math.min(error.retryAfterSeconds ?? OUTAGE_RETRY_IN_SECONDS, MAX_LEASE_IN_SECONDS) }
+  // The far side is down, not the record at fault: it waits without spending an attempt (until
+  // the far side's Retry-After, else one probe interval, so it is back soon after the far side).
+  if (error.outage) return { outcome: 'release', error: summary, delaySeconds: Math.min(error.retryAfterSeconds ?? outageDelaySeconds, MAX_LEASE_IN_SECONDS) }
   if (error.retryAfterSeconds === undefined) return { outcome: 'retry', error: summary }
   return { outcome: 'retry', error: summary, delaySeconds: Math.min(error.retryAfterSeconds, MAX_LEASE_IN_SECONDS) }
 }

@@ -85,7 +85,7 @@ describe('the pipeline during an outage', () => {
   it('spends no attempts while the sink is down, holds work in its slot once the circuit opens, and delivers it when the sink is back', async () => {
     const status = { value: 503 }
     const { sink, run, log, breakers } = await setup(status)
-    expect((await run(1)).outcome).toMatchObject({ outcome: 'release', delaySeconds: 5, error: { code: 'agent.deliver_failed' } })
+    expect((await run(1)).outcome).toMatchObject({ outcome: 'release', delaySeconds: 1, error: { code: 'agent.deliver_failed' } })
     expect((await run(2)).outcome).toMatchObject({ outcome: 'release' })
     expect(breakers.statuses()).toContainEqual(expect.objectContaining({ name: 'the sink of source crm', state: 'open' }))
     const held = run(3)
