@@ -26,10 +26,24 @@ const SEED: Omit<DemoCustomer, 'version' | 'updated_at'>[] = [
   { id: 'cus_3', name: 'Alan Turing', email: 'alan@example.com', plan: 'starter' },
 ]
 
+/** Customers changed after `(updatedAfter, afterId)` in `(updated_at, id)` order, at most `limit`: a keyset page. */
+export function changedSince(customers: Iterable<DemoCustomer>, updatedAfter: string, afterId: string, limit: number): DemoCustomer[] {
+  const position = (customer: DemoCustomer) => [customer.updated_at, customer.id] as const
+  const after = (customer: DemoCustomer) => {
+    const [at, id] = position(customer)
+    return updatedAfter === '' || at > updatedAfter || (at === updatedAfter && id > afterId)
+  }
+  return [...customers]
+    .filter(after)
+    .sort((a, b) => (a.updated_at === b.updated_at ? (a.id < b.id ? -1 : 1) : a.updated_at < b.updated_at ? -1 : 1))
+    .slice(0, limit)
+}
+
 /**
- * The demo's stand-in for a SaaS API: GET /api/customers/:id (bearer token), PATCH to write back.
- * Every change — a user's or a write-back — bumps the version and calls `onChange`, as real SaaS
- * webhooks do; that is what loop prevention has to catch.
+ * The demo's stand-in for a SaaS API: GET /api/customers/:id (bearer token), PATCH to write back,
+ * and GET /api/customers?updated_after=&after_id=&limit= listing what changed (for the scheduled
+ * sync). Every change — a user's or a write-back — bumps the version and calls `onChange`, as
+ * real SaaS webhooks do; that is what loop prevention has to catch.
  */
 export async function startDemoSaas({ apiToken, onChange, port = 0 }: { apiToken: string; onChange: (customer: DemoCustomer, via: 'user' | 'write-back') => void; port?: number }): Promise<DemoSaas> {
   const customers = new Map<string, DemoCustomer>(SEED.map((seed) => [seed.id, { ...seed, version: 1, updated_at: new Date().toISOString() }]))
@@ -44,7 +58,12 @@ export async function startDemoSaas({ apiToken, onChange, port = 0 }: { apiToken
       response.end(JSON.stringify(body))
     }
     if (request.headers.authorization !== `Bearer ${apiToken}`) return send(401, { error: 'invalid api token' })
-    const match = /^\/api\/customers\/([^/]+)$/.exec(new URL(request.url ?? '/', 'http://x').pathname)
+    const url = new URL(request.url ?? '/', 'http://x')
+    if (url.pathname === '/api/customers' && request.method === 'GET') {
+      const limit = Math.min(Math.max(Number(url.searchParams.get('limit') ?? 100) || 100, 1), 1000)
+      return send(200, { data: changedSince(customers.values(), url.searchParams.get('updated_after') ?? '', url.searchParams.get('after_id') ?? '', limit) })
+    }
+    const match = /^\/api\/customers\/([^/]+)$/.exec(url.pathname)
     const customer = match ? customers.get(decodeURIComponent(match[1]!)) : undefined
     if (!customer) return send(404, { error: 'no such customer' })
     if (request.method === 'GET') return send(200, customer)

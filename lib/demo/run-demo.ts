@@ -69,6 +69,13 @@ sources:
       recordId: body.data.id
       recordType: "'customer'"
       event: body.type
+    # The scheduled half: once at start, then every minute, a run reads what changed since its
+    # watermark (webhooks get lost; a run catches up). The agent config says how (list:).
+    jobs:
+      catch-up:
+        schedule: "* * * * *"
+        firstRun: immediately
+        lagSeconds: 0
 agents:
   - id: demo-agent
     tokenSha256: ${sha256Hex(agentToken)}
@@ -132,6 +139,17 @@ sources:
       url: ${saas.url}/api/customers/{id}
       method: PATCH
       body: '{ "external_id": response.body.onPremId }'
+    # How the scheduled job reads changes: a keyset page at a time, in (updated_at, id) order.
+    list:
+      type: http
+      url: ${saas.url}/api/customers?updated_after={since}&after_id={sinceKey}&limit={pageSize}
+      items: data
+      id: id
+      cursor: updated_at
+      order: cursor-key
+      recordType: customer
+      pagination: { type: since }
+      pageSize: 100
     loopPrevention:
       # The version changes on every write, ours included: compare the rest.
       ignoreFields: [version]
@@ -169,7 +187,9 @@ sources:
   demo sink   ${sink.url}  (stands in for your on-prem system)
   dashboard   ${server.url}/ui/  (sign in with the admin token in ${relative(process.cwd(), adminTokenFile) || adminTokenFile})
 
-${options.autoChanges ? `Every ${CHANGE_INTERVAL_IN_MS / 1000} s the demo SaaS changes a customer. ` : ''}Send one yourself (another terminal):
+${options.autoChanges ? `Every ${CHANGE_INTERVAL_IN_MS / 1000} s the demo SaaS changes a customer. ` : ''}A scheduled sync job (catch-up) runs at start and every
+minute: it lists what changed since its watermark, delivers it, and checkpoints (\`npx hookferry syncs\`).
+Send a webhook yourself (another terminal):
   npx hookferry send --config ${configPath} --url ${server.url} --source ${DEMO_SOURCE} --data '{"type":"customer.updated","data":{"id":"cus_2"}}'
 Configs: ${configPath} (server) and ${relative(process.cwd(), agentConfigFile) || agentConfigFile} (agent). Logs: serve.log, agent.log there.
 Ctrl-C stops everything.
@@ -199,13 +219,36 @@ function narrateAgentLine(line: string, say: (line: string) => void): void {
   } catch {
     return
   }
+  if (narrateSyncLine(entry, say)) return
   const record = `${String(entry.recordId)} (request ${short(String(entry.requestId ?? ''))}, attempt ${String(entry.attempt)}, ${String(entry.durationMs)} ms)`
   if (entry.msg === 'request done') {
-    if (entry.note === 'unchanged') say(`agent  ⟲ ${record}: content unchanged since the last delivery — our own write-back, not delivered again (loop prevented)`)
+    if (entry.note === 'unchanged') say(`agent  ⟲ ${record}: content unchanged since the last delivery (our own write-back coming back, or a change already delivered) — not delivered again (loop prevented)`)
     else say(`agent  ✔ ${record}: fetched by id, delivered, external id written back`)
   } else if (entry.msg === 'request will be retried' || entry.msg === 'request failed') {
     say(`agent  ✗ ${record}: ${String((entry.error as { message?: string } | undefined)?.message ?? entry.msg)}`)
   } else if (typeof entry.level === 'number' && entry.level >= 40) {
     say(`agent  ! ${String(entry.msg)}`)
   }
+}
+
+/** A position as a person reads it: the cursor (and the key that breaks ties). */
+const positionText = (position: unknown) => {
+  const { cursor, key } = (position ?? {}) as { cursor?: unknown; key?: unknown }
+  return cursor === undefined ? 'the beginning' : `${String(cursor)} / ${String(key)}`
+}
+
+/** The scheduled run's lines: started (from which watermark), then what it read, delivered and checkpointed. */
+function narrateSyncLine(entry: Record<string, unknown>, say: (line: string) => void): boolean {
+  const job = String(entry.job ?? entry.recordId)
+  if (entry.msg === 'sync run started') {
+    say(`sync   ▸ run ${short(String(entry.runId ?? entry.requestId ?? ''))} of job ${job} started: reading what changed since ${positionText(entry.after)}`)
+    return true
+  }
+  if (entry.msg === 'sync run finished') {
+    const counts = (entry.counts ?? {}) as Record<string, number>
+    say(`sync   ✔ ${counts.read ?? 0} changed since the watermark → ${counts.written ?? 0} delivered, ${counts.unchanged ?? 0} unchanged (already delivered) → checkpoint ${positionText(entry.checkpoint)}`)
+    return true
+  }
+  // The run's own ack line says nothing a person needs after the two above.
+  return entry.recordType === '@sync'
 }
