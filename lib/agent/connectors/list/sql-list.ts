@@ -1,3 +1,4 @@
+import { classifyMysqlError, classifyPostgresError } from '../../sinks/sql/sql-errors.ts'
 import { permanentError, retryableError, type AgentError } from '../../errors.ts'
 import type { SqlListConfig } from '../../sync/sync-config.ts'
 import { withRetries } from '../../sync/retry.ts'
@@ -40,14 +41,10 @@ const postgres: Dialect = {
   asText: (expression) => `(${expression})::text`,
   after: (cursor, key, next) => ({ sql: `(${cursor}, ${key}) > (${next()}, ${next()})`, values: (a, b) => [a, b] }),
   until: (iso) => iso,
-  // SQLSTATE classes 08 (connection), 40 (rollback: deadlock, serialization), 53 (resources), 57 (operator: shutdown); no SQLSTATE: the network.
-  retryable: (error) => {
-    const code = (error as { code?: unknown }).code
-    return typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code) || /^(08|40|53|57)/.test(code)
-  },
+  // The sinks' classification: connection trouble, deadlocks, serialization, resources, shutdown.
+  retryable: (error) => classifyPostgresError(error) === 'transient',
 }
 
-const MYSQL_TRANSIENT = new Set([1040, 1053, 1205, 1213, 2002, 2003, 2006, 2013])
 const mysqlDialect: Dialect = {
   async connect(url) {
     const { default: mysql } = await import('mysql2/promise')
@@ -62,10 +59,7 @@ const mysqlDialect: Dialect = {
   // MySQL does not use an index for row-value comparisons; the expanded form it does.
   after: (cursor, key, next) => ({ sql: `(${cursor} > ${next()} OR (${cursor} = ${next()} AND ${key} > ${next()}))`, values: (a, b) => [a, a, b] }),
   until: (iso) => mysqlUtc(iso),
-  retryable: (error) => {
-    const { errno, fatal, sqlState } = error as { errno?: unknown; fatal?: unknown; sqlState?: unknown }
-    return fatal === true || sqlState === undefined || (typeof errno === 'number' && MYSQL_TRANSIENT.has(errno))
-  },
+  retryable: (error) => classifyMysqlError(error) === 'transient',
 }
 
 /**
@@ -87,7 +81,11 @@ export function createSqlList(config: SqlListConfig, deps: { key: string; retryB
     const next = () => dialect.param((index += 1))
     const where: string[] = []
     const params: unknown[] = []
-    if (after) {
+    if (after && after.key === '') {
+      // A watermark set by hand to a cursor alone (`sync reset --to 2026-02-01`): every record at that cursor again.
+      where.push(`${cursor} >= ${next()}`)
+      params.push(after.cursor)
+    } else if (after) {
       const condition = dialect.after(cursor, key, next)
       where.push(condition.sql)
       params.push(...condition.values(after.cursor, after.key))
