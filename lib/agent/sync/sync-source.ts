@@ -38,7 +38,7 @@ export async function buildSyncParts(
   if (config.originFilter !== undefined) parts.originFilter = compileExpression(config.originFilter, `${key}.originFilter`)
   if (!config.list) return parts
   if (config.sync.deletes && !deps.sink.deleteNotSeenInRun) {
-    throw new ConfigError(`${key}.sync.deletes: the ${config.deliver.type} sink cannot delete what a full run did not see: use a postgres or mysql sink, or set deletes: false`)
+    throw new ConfigError(`${key}.sync.deletes: the ${config.deliver.type} sink cannot delete what a full run did not see: use a postgres or mysql sink with deliver.runColumn set (the column that stamps each row with the run that wrote it), or set deletes: false`)
   }
   if (config.list.type === 'http' && config.list.detail === 'fetch' && config.fetch.type !== 'http') throw new ConfigError(`${key}.list.detail: fetch needs a fetch of type http`)
   boundHeapGrowth()

@@ -46,7 +46,7 @@ describe('sync agent config', () => {
     const error = await buildSources(config.sources, { http }).catch((caught: unknown) => caught)
     await http.close()
     expect(error).toBeInstanceOf(ConfigError)
-    expect((error as Error).message).toBe('sources.crm.sync.deletes: the file sink cannot delete what a full run did not see: use a postgres or mysql sink, or set deletes: false')
+    expect((error as Error).message).toBe('sources.crm.sync.deletes: the file sink cannot delete what a full run did not see: use a postgres or mysql sink with deliver.runColumn set (the column that stamps each row with the run that wrote it), or set deletes: false')
   })
 
   it('resolves an afterRun module against the config file', () => {
