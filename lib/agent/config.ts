@@ -1,7 +1,7 @@
-import jsonata from 'jsonata'
 import * as z from 'zod/mini'
 import '../config/zod.ts'
 import { unknownRootFields, unknownRootMessage } from '../expressions/root-paths.ts'
+import { headerName, httpUrl, jsonataExpression, nonEmpty, templateOf } from './config-parts.ts'
 import { MAX_LEASE_IN_SECONDS, MAX_PULL_WAIT_IN_SECONDS } from '../relay/agent-api.ts'
 import { mysqlDeliverSchema, postgresDeliverSchema } from './sinks/sql/sql-config.ts'
 import { syncSourceKeys } from './sync/sync-config.ts'
@@ -14,36 +14,14 @@ import { syncSourceKeys } from './sync/sync-config.ts'
  * See examples/agent/agent.yaml for a commented sample.
  */
 
-const nonEmpty = z.string().check(z.minLength(1, 'must not be empty'))
-const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' })
 const timeoutMs = z._default(z.number().check(z.int(), z.gte(100), z.lte(300_000)), 10_000)
 
 /** Placeholders that request templates (URLs, headers, bodies) may use. */
 export const REQUEST_PLACEHOLDERS = ['id', 'type', 'event', 'requestId', 'source'] as const
-const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g
 
 /** A template with `{id}`, `{type}`, `{event}`, `{requestId}`, `{source}` (URL-encoded inside URLs). */
-const requestTemplate = z.string().check(
-  z.superRefine((template, ctx) => {
-    for (const [, name] of template.matchAll(PLACEHOLDER)) {
-      if (!(REQUEST_PLACEHOLDERS as readonly string[]).includes(name!)) {
-        ctx.addIssue({ code: 'custom', input: template, message: `unknown placeholder {${name}}: expected one of ${REQUEST_PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}` })
-      }
-    }
-  }),
-)
-const headerTemplates = z._default(z.record(z.string().check(z.regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'expected an HTTP header name')), requestTemplate), {})
-
-/** A JSONata expression (https://docs.jsonata.org), checked for syntax when the config loads. */
-const jsonataExpression = nonEmpty.check(
-  z.superRefine((source, ctx) => {
-    try {
-      jsonata(source)
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', input: source, message: `expected a valid JSONata expression: ${(error as Error).message}` })
-    }
-  }),
-)
+const requestTemplate = templateOf(REQUEST_PLACEHOLDERS)
+const headerTemplates = z._default(z.record(headerName, requestTemplate), {})
 
 export const authSchema = z.discriminatedUnion('type', [
   /** `Authorization: Bearer <token>` (API keys of Stripe, GitHub tokens, ...). */

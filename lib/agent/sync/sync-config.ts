@@ -1,41 +1,19 @@
 import { resolve } from 'node:path'
-import jsonata from 'jsonata'
 import * as z from 'zod/mini'
 import '../../config/zod.ts'
+import { headerName, httpUrl, jsonataExpression, nonEmpty, templateOf } from '../config-parts.ts'
 
 /**
  * The agent config of scheduled synchronisation: a source's `list` (how to read changed
  * records), `sync` (how a run delivers them) and `originFilter` (two-way sync). The schedule
  * itself (`jobs`) is the server's business; this is the how. Like config.ts, this schema IS the
- * reference of these keys. (config.ts imports this file, so it cannot import config.ts back:
- * the few shared building blocks are repeated here.)
+ * reference of these keys (the building blocks it shares with config.ts are in config-parts.ts).
  */
 
-const nonEmpty = z.string().check(z.minLength(1, 'must not be empty'))
 const positiveInt = (max: number) => z.number().check(z.int(), z.gte(1), z.lte(max))
-const jsonataExpression = nonEmpty.check(
-  z.superRefine((source, ctx) => {
-    try {
-      jsonata(source)
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', input: source, message: `expected a valid JSONata expression: ${(error as Error).message}` })
-    }
-  }),
-)
-
 /** Placeholders of list URL, header and body templates. */
 export const LIST_PLACEHOLDERS = ['since', 'sinceKey', 'until', 'cursor', 'pageSize', 'offset', 'page', 'ids', 'source', 'job', 'runId'] as const
-const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g
-const listTemplate = z.string().check(
-  z.superRefine((template, ctx) => {
-    for (const [, name] of template.matchAll(PLACEHOLDER)) {
-      if (!(LIST_PLACEHOLDERS as readonly string[]).includes(name!)) {
-        ctx.addIssue({ code: 'custom', input: template, message: `unknown placeholder {${name}}: expected one of ${LIST_PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}` })
-      }
-    }
-  }),
-)
-const headerName = z.string().check(z.regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'expected an HTTP header name'))
+const listTemplate = templateOf(LIST_PLACEHOLDERS)
 
 /**
  * In what order the source hands out records, which decides what a checkpoint can promise.
@@ -149,7 +127,7 @@ export const afterRunSchema = z.discriminatedUnion('type', [
   /** POST the summary as JSON. */
   z.strictObject({
     type: z.literal('http'),
-    url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }),
+    url: httpUrl,
     headers: z._default(z.record(headerName, z.string()), {}),
     timeoutMs: z._default(z.number().check(z.int(), z.gte(100), z.lte(300_000)), 30_000),
   }),

@@ -1,6 +1,6 @@
 import * as z from 'zod/mini'
 import '../../../config/zod.ts'
-import { compileJsonata } from '../../../expressions/compile-jsonata.ts'
+import { jsonataExpression, nonEmpty } from '../../config-parts.ts'
 
 /**
  * `deliver: {type: postgres}` and `deliver: {type: mysql}` (MySQL 8, MariaDB 10.6+): upserts into
@@ -9,22 +9,10 @@ import { compileJsonata } from '../../../expressions/compile-jsonata.ts'
  * database when the agent starts: a missing table, column or unique key is one line naming it.
  */
 
-const nonEmpty = z.string().check(z.minLength(1, 'must not be empty'))
 /** A column name (quoted by hookferry, so any case works). */
 const column = z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/, 'expected a column name (letters, digits, "_", "$")'))
 /** A table, optionally with its schema (PostgreSQL) or database (MySQL): `customers`, `erp.customers`. */
 const table = z.string().check(z.regex(/^([A-Za-z_][A-Za-z0-9_$]{0,62}\.)?[A-Za-z_][A-Za-z0-9_$]{0,62}$/, 'expected a table name, optionally schema-qualified (erp.customers)'))
-
-/** A JSONata expression, compiled through the one JSONata entry point so a bad one fails at load. */
-const jsonataExpression = nonEmpty.check(
-  z.superRefine((source, ctx) => {
-    try {
-      compileJsonata(source, 'expression', (message) => new Error(message))
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', input: source, message: `expected a valid JSONata expression: ${(error as Error).message.replace(/^expression: /, '')}` })
-    }
-  }),
-)
 
 /**
  * The columns to write: `'*'` takes the record's top-level fields as columns (a field that is not a
