@@ -40,7 +40,7 @@ const ACK_FLUSH_IN_MS = 10_000
 export interface AgentOptions {
   /** fetch implementation for every outbound call (default: undici's fetch). */
   fetch?: FetchLike
-  /** undici dispatcher (default: EnvHttpProxyAgent, which honours HTTPS_PROXY/HTTP_PROXY/NO_PROXY). */
+  /** undici dispatcher (default: Node's fetch, or undici's EnvHttpProxyAgent when HTTPS_PROXY/HTTP_PROXY is set; NO_PROXY honoured). */
   dispatcher?: Dispatcher
   /** Clock (epoch ms) for timestamps, latencies, health and ack deadlines. Timers stay real. */
   now?: () => number

@@ -1,4 +1,4 @@
-import { EnvHttpProxyAgent, fetch as undiciFetch, type Dispatcher } from 'undici'
+import type { Dispatcher } from 'undici'
 import { outageError, retryableError } from './errors.ts'
 
 export interface FetchInit {
@@ -15,8 +15,17 @@ export interface FetchResponseLike {
   headers: { forEach(callback: (value: string, key: string) => void): void }
   text(): Promise<string>
 }
-/** A fetch implementation; undici's by default. Tests and embedders may inject their own. */
+/** A fetch implementation: Node's own, or undici's behind a proxy. Tests and embedders may inject their own. */
 export type FetchLike = (url: string, init: FetchInit) => Promise<FetchResponseLike>
+
+const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'] as const
+/** True when the environment names a proxy (NO_PROXY is honoured by the proxy-aware agent then). */
+export const proxyConfigured = (env: NodeJS.ProcessEnv = process.env): boolean => PROXY_VARIABLES.some((name) => Boolean(env[name]))
+
+interface Transport {
+  fetch: FetchLike
+  dispatcher?: Dispatcher
+}
 
 export interface HttpRequest {
   /** What this call is for, in error messages: "fetch", "deliver", "write-back", "cloud pull". */
@@ -37,19 +46,23 @@ export interface HttpResponse {
 
 /**
  * Every outbound call of the agent (cloud and SaaS) goes through here, so HTTPS_PROXY, HTTP_PROXY
- * and NO_PROXY are honoured everywhere (undici's EnvHttpProxyAgent). Network failures and
- * timeouts become retryable AgentErrors whose message names the call but not its query string.
+ * and NO_PROXY are honoured everywhere (undici's EnvHttpProxyAgent, loaded only when a proxy is
+ * named: Node's built-in fetch ignores those variables, and undici costs ~16 MB of RSS on top of
+ * it). Network failures and timeouts become retryable AgentErrors whose message names the call
+ * but not its query string.
  */
 export class HttpClient {
-  readonly #fetch: FetchLike
-  readonly #dispatcher: Dispatcher | undefined
+  readonly #transport: Promise<Transport>
   readonly #ownsDispatcher: boolean
 
   constructor(options: { fetch?: FetchLike; dispatcher?: Dispatcher } = {}) {
-    this.#fetch = options.fetch ?? (undiciFetch as unknown as FetchLike)
     // An injected fetch brings its own transport; only undici's fetch gets the proxy-aware dispatcher.
-    this.#ownsDispatcher = options.dispatcher === undefined && options.fetch === undefined
-    this.#dispatcher = options.dispatcher ?? (options.fetch === undefined ? new EnvHttpProxyAgent() : undefined)
+    this.#ownsDispatcher = options.dispatcher === undefined && options.fetch === undefined && proxyConfigured()
+    if (options.fetch) this.#transport = Promise.resolve({ fetch: options.fetch, ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}) })
+    else if (options.dispatcher || proxyConfigured()) {
+      const given = options.dispatcher
+      this.#transport = import('undici').then(({ fetch, EnvHttpProxyAgent }) => ({ fetch: fetch as unknown as FetchLike, dispatcher: given ?? new EnvHttpProxyAgent() }))
+    } else this.#transport = Promise.resolve({ fetch: globalThis.fetch as unknown as FetchLike })
   }
 
   /** Sends one request and reads the whole response body. */
@@ -57,14 +70,15 @@ export class HttpClient {
     const timeout = AbortSignal.timeout(request.timeoutMs)
     const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout
     const label = `${request.what}: ${request.method} ${safeUrl(request.url)}`
+    const transport = await this.#transport
     try {
-      const response = await this.#fetch(request.url, {
+      const response = await transport.fetch(request.url, {
         method: request.method,
         headers: request.headers ?? {},
         ...(request.body === undefined ? {} : { body: request.body }),
         signal,
         redirect: 'follow',
-        ...(this.#dispatcher ? { dispatcher: this.#dispatcher } : {}),
+        ...(transport.dispatcher ? { dispatcher: transport.dispatcher } : {}),
       })
       const headers: Record<string, string> = {}
       response.headers.forEach((value, key) => (headers[key.toLowerCase()] = value))
@@ -81,7 +95,7 @@ export class HttpClient {
    * stops, once the acks are out: whatever is still in flight then is no longer wanted.
    */
   async close(): Promise<void> {
-    if (this.#ownsDispatcher) await this.#dispatcher?.destroy()
+    if (this.#ownsDispatcher) await (await this.#transport).dispatcher?.destroy()
   }
 }
 
