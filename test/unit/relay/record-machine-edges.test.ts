@@ -1,44 +1,30 @@
 import { describe, expect, it } from 'vitest'
-import type { RecordMutation, RecordSnapshot } from '../../../lib/ports/ledger.ts'
+import type { RecordMutation } from '../../../lib/ports/ledger.ts'
 import { decideClaim, decideEvent, decideExtend, decideFinish, decideRedriven, decideRelease, decideRetry, type NewRequestSpec } from '../../../lib/relay/record-machine.ts'
 import { keepLast, recordPointingAt } from '../../../lib/relay/record-state.ts'
 import { decideReplay } from '../../../lib/relay/replay-decisions.ts'
-import type { RecordState, RelayRequest } from '../../../lib/relay/types.ts'
+import type { RelayRequest } from '../../../lib/relay/types.ts'
+import { RecordStore } from './record-store.ts'
 
 /**
  * The state machine's edges (record-machine.test.ts walks its main paths): forwarded payloads,
  * exact lease boundaries, what each closed attempt and dead letter records, and snapshots where
  * the record's current request is not the one a decision is about.
  */
-class Store {
-  record: RecordState | undefined
-  requests = new Map<string, RelayRequest>()
-  snapshot(): RecordSnapshot {
-    return { record: this.record, requests: new Map(this.requests) }
-  }
-  apply<T>(mutation: RecordMutation<T>): T {
-    if (mutation.record) this.record = mutation.record
-    for (const request of mutation.requests ?? []) this.requests.set(request.id, request)
-    return mutation.result
-  }
-  request(id: string): RelayRequest {
-    return this.requests.get(id)!
-  }
-}
 
 const at = (seconds: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, seconds))
 let counter = 0
 const spec = (maxAttempts = 3): NewRequestSpec => ({ id: `r${++counter}`, source: 'crm', recordKey: 'crm##42', recordId: '42', mode: 'async', maxAttempts })
 const event = (id: string, seconds = 0) => ({ deliveryId: id, event: 'customer.updated', receivedAt: at(seconds).toISOString() })
 const lease = (requestId: string, leaseId: string, seconds: number) => ({ requestId, leaseId, agentId: 'a1', now: at(seconds), retentionSeconds: 3600, nextRequestId: `next-${++counter}` })
-const claim = (store: Store, requestId: string, leaseId: string, seconds: number, leaseSeconds = 30) =>
+const claim = (store: RecordStore, requestId: string, leaseId: string, seconds: number, leaseSeconds = 30) =>
   store.apply(decideClaim(store.snapshot(), { requestId, leaseId, agentId: 'a1', leaseSeconds, now: at(seconds), nextRequestId: `n${++counter}` }))
-const newEvent = (store: Store, id: string, seconds: number, payload?: unknown, maxAttempts?: number) =>
+const newEvent = (store: RecordStore, id: string, seconds: number, payload?: unknown, maxAttempts?: number) =>
   store.apply(decideEvent(store.snapshot(), { request: spec(maxAttempts), event: event(id, seconds), now: at(seconds), ...(payload === undefined ? {} : { payload }) }))
 
 describe('forwarded payloads', () => {
   it('are kept on the request, replaced by a newer event\'s, and absent where none was forwarded', () => {
-    const store = new Store()
+    const store = new RecordStore()
     const first = newEvent(store, 'd1', 0, { v: 1 })
     expect(store.request(first.requestId).payload).toEqual({ v: 1 })
     newEvent(store, 'd2', 1, { v: 2 })
@@ -46,13 +32,13 @@ describe('forwarded payloads', () => {
     newEvent(store, 'd3', 2)
     expect(store.request(first.requestId).payload).toEqual({ v: 2 })
 
-    const plain = new Store()
+    const plain = new RecordStore()
     const created = newEvent(plain, 'd1', 0)
     expect('payload' in plain.request(created.requestId)).toBe(false)
   })
 
   it('that arrive during processing go to the follow-up request, or into the retried one', () => {
-    const store = new Store()
+    const store = new RecordStore()
     const first = newEvent(store, 'd1', 0, { v: 1 })
     claim(store, first.requestId, 'L1', 1)
     newEvent(store, 'd2', 2)
@@ -62,14 +48,14 @@ describe('forwarded payloads', () => {
     const done = store.apply(decideFinish(store.snapshot(), { ...lease(first.requestId, 'L1', 4), outcome: 'done' }))
     expect(done.status === 'ok' && done.next?.payload).toEqual({ v: 3 })
 
-    const retried = new Store()
+    const retried = new RecordStore()
     const again = newEvent(retried, 'd1', 0, { v: 1 })
     claim(retried, again.requestId, 'L1', 1)
     newEvent(retried, 'd2', 2, { v: 2 })
     retried.apply(decideRetry(retried.snapshot(), { ...lease(again.requestId, 'L1', 3), error: { message: 'x' }, delaySeconds: 0 }))
     expect(retried.request(again.requestId)).toMatchObject({ state: 'queued', payload: { v: 2 }, eventCount: 2 })
     // Without a pending payload the request keeps the one it had.
-    const kept = new Store()
+    const kept = new RecordStore()
     const third = newEvent(kept, 'd1', 0, { v: 1 })
     claim(kept, third.requestId, 'L1', 1)
     newEvent(kept, 'd2', 2)
@@ -80,14 +66,14 @@ describe('forwarded payloads', () => {
 
 describe('events for a record whose pointer and request disagree', () => {
   it('make a new request when the record says queued but its request is not', () => {
-    const store = new Store()
+    const store = new RecordStore()
     const first = newEvent(store, 'd1', 0)
     store.requests.set(first.requestId, { ...store.request(first.requestId), state: 'dead' })
     expect(newEvent(store, 'd2', 1)).toMatchObject({ outcome: 'created', send: true })
   })
 
   it('make a new request when the record says processing but its request is not leased', () => {
-    const store = new Store()
+    const store = new RecordStore()
     const first = newEvent(store, 'd1', 0)
     claim(store, first.requestId, 'L1', 1)
     store.requests.set(first.requestId, { ...store.request(first.requestId), state: 'done' })
@@ -97,7 +83,7 @@ describe('events for a record whose pointer and request disagree', () => {
 
 describe('leases at their boundaries', () => {
   it('can be claimed again exactly when they expire, and not a second before', () => {
-    const store = new Store()
+    const store = new RecordStore()
     const first = newEvent(store, 'd1', 0)
     claim(store, first.requestId, 'L1', 1)
     expect(claim(store, first.requestId, 'L2', 30)).toEqual({ status: 'not_yet', retryInSeconds: 2 })
@@ -105,7 +91,7 @@ describe('leases at their boundaries', () => {
   })
 
   it('cannot be extended at the moment they expire', () => {
-    const store = new Store()
+    const store = new RecordStore()
     const first = newEvent(store, 'd1', 0)
     claim(store, first.requestId, 'L1', 0)
     expect(store.apply(decideExtend(store.snapshot(), { requestId: first.requestId, leaseId: 'L1', agentId: 'a1', seconds: 60, now: at(30) }))).toEqual({ status: 'lease_lost' })
@@ -114,7 +100,7 @@ describe('leases at their boundaries', () => {
   })
 
   it('are refused for a request that is unknown, or no longer leased', () => {
-    const store = new Store()
+    const store = new RecordStore()
     const first = newEvent(store, 'd1', 0)
     expect(store.apply(decideFinish(store.snapshot(), { ...lease('unknown', 'L1', 1), outcome: 'done' }))).toEqual({ status: 'lease_lost' })
     claim(store, first.requestId, 'L1', 1)
@@ -131,7 +117,7 @@ describe('leases at their boundaries', () => {
 
 describe('what an attempt leaves behind', () => {
   it('an expired lease closes its attempt with the reason and sets lastError on the next one', () => {
-    const store = new Store()
+    const store = new RecordStore()
     const first = newEvent(store, 'd1', 0)
     claim(store, first.requestId, 'L1', 0)
     expect(store.request(first.requestId).lastError).toBeUndefined()
@@ -142,7 +128,7 @@ describe('what an attempt leaves behind', () => {
   })
 
   it('a retry asked for with no attempts left says how many were made', () => {
-    const store = new Store()
+    const store = new RecordStore()
     const first = newEvent(store, 'd1', 0, undefined, 1)
     claim(store, first.requestId, 'L1', 0)
     expect(store.apply(decideRetry(store.snapshot(), { ...lease(first.requestId, 'L1', 1), error: { code: 'sink.down', message: 'refused' }, delaySeconds: 0 }))).toMatchObject({ status: 'dead_lettered' })
@@ -150,7 +136,7 @@ describe('what an attempt leaves behind', () => {
   })
 
   it('a release gives the attempt back and records it as released', () => {
-    const store = new Store()
+    const store = new RecordStore()
     const first = newEvent(store, 'd1', 0)
     claim(store, first.requestId, 'L1', 0)
     store.apply(decideRetry(store.snapshot(), { ...lease(first.requestId, 'L1', 1), error: { message: 'x' }, delaySeconds: 0 }))
@@ -161,7 +147,7 @@ describe('what an attempt leaves behind', () => {
   })
 
   it('a retry folds the deferred follow-up away for a week, pointing at the retried request', () => {
-    const store = new Store()
+    const store = new RecordStore()
     const first = newEvent(store, 'd1', 0)
     claim(store, first.requestId, 'L1', 0)
     const deferred = newEvent(store, 'd2', 1)
@@ -170,13 +156,13 @@ describe('what an attempt leaves behind', () => {
   })
 
   it('a finished record goes idle and expires with the retention; one dead-lettered by expired leases does not expire', () => {
-    const store = new Store()
+    const store = new RecordStore()
     const first = newEvent(store, 'd1', 0)
     claim(store, first.requestId, 'L1', 0)
     store.apply(decideFinish(store.snapshot(), { ...lease(first.requestId, 'L1', 5), outcome: 'done' }))
     expect(store.record).toMatchObject({ state: 'idle', expiresAt: Math.floor(at(5).getTime() / 1000) + 3600 })
 
-    const exhausted = new Store()
+    const exhausted = new RecordStore()
     const only = newEvent(exhausted, 'd1', 0, undefined, 1)
     claim(exhausted, only.requestId, 'L1', 0)
     expect(claim(exhausted, only.requestId, 'L2', 31)).toMatchObject({ status: 'exhausted' })
@@ -188,7 +174,7 @@ describe('what an attempt leaves behind', () => {
 
 describe('a request that is not its record\'s current one', () => {
   it('dead-lettered by a redrive leaves the record and its current request alone', () => {
-    const store = new Store()
+    const store = new RecordStore()
     const current = newEvent(store, 'd1', 0)
     const stale: RelayRequest = { ...store.request(current.requestId), id: 'stale', rev: 0 }
     store.requests.set('stale', stale)
@@ -200,8 +186,8 @@ describe('a request that is not its record\'s current one', () => {
 })
 
 describe('dead-letter replay into a busy record', () => {
-  function deadAndBusy(): { store: Store; dead: string; busy: string } {
-    const store = new Store()
+  function deadAndBusy(): { store: RecordStore; dead: string; busy: string } {
+    const store = new RecordStore()
     const first = newEvent(store, 'd1', 0)
     claim(store, first.requestId, 'L1', 0)
     store.apply(decideFinish(store.snapshot(), { ...lease(first.requestId, 'L1', 1), outcome: 'fail', error: { message: 'sink down' } }))
@@ -231,7 +217,7 @@ describe('dead-letter replay into a busy record', () => {
   })
 
   it('queues again when the record points at the dead request itself', () => {
-    const store = new Store()
+    const store = new RecordStore()
     const first = newEvent(store, 'd1', 0)
     claim(store, first.requestId, 'L1', 0)
     store.apply(decideFinish(store.snapshot(), { ...lease(first.requestId, 'L1', 1), outcome: 'fail', error: { message: 'sink down' } }))

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest'
-import type { RecordMutation, RecordSnapshot } from '../../../lib/ports/ledger.ts'
 import {
   decideClaim,
   decideEvent,
@@ -10,21 +9,8 @@ import {
   type NewRequestSpec,
 } from '../../../lib/relay/record-machine.ts'
 import { decideDiscard, decideReplay } from '../../../lib/relay/replay-decisions.ts'
-import type { RecordState, RelayRequest } from '../../../lib/relay/types.ts'
+import { RecordStore } from './record-store.ts'
 
-/** A tiny in-memory store that applies mutations, to walk the state machine through sequences. */
-class Store {
-  record: RecordState | undefined
-  requests = new Map<string, RelayRequest>()
-  snapshot(): RecordSnapshot {
-    return { record: this.record, requests: new Map(this.requests) }
-  }
-  apply<T>(mutation: RecordMutation<T>): T {
-    if (mutation.record) this.record = mutation.record
-    for (const request of mutation.requests ?? []) this.requests.set(request.id, request)
-    return mutation.result
-  }
-}
 
 const at = (seconds: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, seconds))
 let counter = 0
@@ -32,13 +18,13 @@ const spec = (): NewRequestSpec => ({ id: `r${++counter}`, source: 'crm', record
 const event = (id: string, seconds = 0) => ({ deliveryId: id, event: 'customer.updated', receivedAt: at(seconds).toISOString() })
 const common = (requestId: string, leaseId: string, seconds: number) => ({ requestId, leaseId, agentId: 'a1', now: at(seconds), retentionSeconds: 3600, nextRequestId: `next-${++counter}` })
 
-function claim(store: Store, requestId: string, leaseId: string, seconds: number) {
+function claim(store: RecordStore, requestId: string, leaseId: string, seconds: number) {
   return store.apply(decideClaim(store.snapshot(), { requestId, leaseId, agentId: 'a1', leaseSeconds: 30, now: at(seconds), nextRequestId: `n${++counter}` }))
 }
 
 describe('record state machine', () => {
   it('creates one queued request for the first event of a record', () => {
-    const store = new Store()
+    const store = new RecordStore()
     const result = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d1'), now: at(0) }))
     expect(result).toMatchObject({ outcome: 'created', send: true })
     expect(store.record).toMatchObject({ state: 'queued', requestId: result.requestId })
@@ -46,7 +32,7 @@ describe('record state machine', () => {
   })
 
   it('coalesces events for a waiting record into the queued request without a second message', () => {
-    const store = new Store()
+    const store = new RecordStore()
     const first = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d1'), now: at(0) }))
     store.requests.set(first.requestId, { ...store.requests.get(first.requestId)!, sentAt: at(0).toISOString() })
     const second = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d2', 1), now: at(1) }))
@@ -56,14 +42,14 @@ describe('record state machine', () => {
   })
 
   it('asks to re-send when the waiting request was never confirmed sent (a failed enqueue is retried)', () => {
-    const store = new Store()
+    const store = new RecordStore()
     const first = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d1'), now: at(0) }))
     const retry = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d1', 1), now: at(1) }))
     expect(retry).toEqual({ outcome: 'coalesced', requestId: first.requestId, send: true })
   })
 
   it('defers events during processing to one deferred follow-up request, queued when the current one is done', () => {
-    const store = new Store()
+    const store = new RecordStore()
     const first = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d1'), now: at(0) }))
     expect(claim(store, first.requestId, 'L1', 1)).toMatchObject({ status: 'claimed' })
     const answers = Array.from({ length: 5 }, (_, index) => store.apply(decideEvent(store.snapshot(), { request: spec(), event: event(`x${index}`, 2), now: at(2) })))
@@ -83,7 +69,7 @@ describe('record state machine', () => {
   })
 
   it('goes idle after done when nothing arrived meanwhile', () => {
-    const store = new Store()
+    const store = new RecordStore()
     const first = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d1'), now: at(0) }))
     claim(store, first.requestId, 'L1', 1)
     const finished = store.apply(decideFinish(store.snapshot(), { ...common(first.requestId, 'L1', 2), outcome: 'done' }))
@@ -93,14 +79,14 @@ describe('record state machine', () => {
   })
 
   it('never leases a request twice while its lease is live', () => {
-    const store = new Store()
+    const store = new RecordStore()
     const first = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d1'), now: at(0) }))
     claim(store, first.requestId, 'L1', 1)
     expect(claim(store, first.requestId, 'L2', 5)).toEqual({ status: 'not_yet', retryInSeconds: 27 })
   })
 
   it('re-leases after the lease expired and rejects the old lease holder', () => {
-    const store = new Store()
+    const store = new RecordStore()
     const first = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d1'), now: at(0) }))
     claim(store, first.requestId, 'L1', 1)
     expect(claim(store, first.requestId, 'L2', 40)).toMatchObject({ status: 'claimed', request: { attempts: 2 } })
@@ -110,7 +96,7 @@ describe('record state machine', () => {
   })
 
   it('dead-letters on claim when expired leases used up the attempts', () => {
-    const store = new Store()
+    const store = new RecordStore()
     const first = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d1'), now: at(0) }))
     claim(store, first.requestId, 'L1', 0)
     claim(store, first.requestId, 'L2', 40)
@@ -121,7 +107,7 @@ describe('record state machine', () => {
   })
 
   it('schedules a retry, hides it until then, and dead-letters after the attempt limit', () => {
-    const store = new Store()
+    const store = new RecordStore()
     const first = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d1'), now: at(0) }))
     const error = { code: 'sink.down', message: 'connection refused' }
     claim(store, first.requestId, 'L1', 0)
@@ -137,7 +123,7 @@ describe('record state machine', () => {
   })
 
   it('folds events that arrived during a failed attempt into the retry instead of a second request', () => {
-    const store = new Store()
+    const store = new RecordStore()
     const first = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d1'), now: at(0) }))
     claim(store, first.requestId, 'L1', 0)
     const deferred = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d2', 1), now: at(1) }))
@@ -150,7 +136,7 @@ describe('record state machine', () => {
   })
 
   it('releases a lease without counting the attempt', () => {
-    const store = new Store()
+    const store = new RecordStore()
     const first = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d1'), now: at(0) }))
     claim(store, first.requestId, 'L1', 0)
     store.apply(decideRelease(store.snapshot(), { requestId: first.requestId, leaseId: 'L1', agentId: 'a1', now: at(1) }))
@@ -159,7 +145,7 @@ describe('record state machine', () => {
   })
 
   it('extends only a live lease held by the same agent', () => {
-    const store = new Store()
+    const store = new RecordStore()
     const first = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d1'), now: at(0) }))
     claim(store, first.requestId, 'L1', 0)
     expect(store.apply(decideExtend(store.snapshot(), { requestId: first.requestId, leaseId: 'L1', agentId: 'a1', seconds: 60, now: at(20) }))).toEqual({ status: 'ok', leaseExpiresAt: at(80).toISOString() })
@@ -168,7 +154,7 @@ describe('record state machine', () => {
   })
 
   it('ignores messages for finished requests', () => {
-    const store = new Store()
+    const store = new RecordStore()
     const first = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d1'), now: at(0) }))
     claim(store, first.requestId, 'L1', 0)
     store.apply(decideFinish(store.snapshot(), { ...common(first.requestId, 'L1', 1), outcome: 'done' }))
@@ -178,7 +164,7 @@ describe('record state machine', () => {
 })
 
 describe('dead-letter replay', () => {
-  function deadLetter(store: Store): string {
+  function deadLetter(store: RecordStore): string {
     const first = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d1'), now: at(0) }))
     claim(store, first.requestId, 'L1', 0)
     store.apply(decideFinish(store.snapshot(), { ...common(first.requestId, 'L1', 1), outcome: 'fail', error: { message: 'sink down' } }))
@@ -186,7 +172,7 @@ describe('dead-letter replay', () => {
   }
 
   it('queues an idle record\'s dead request again with fresh attempts', () => {
-    const store = new Store()
+    const store = new RecordStore()
     const dead = deadLetter(store)
     const result = store.apply(decideReplay(store.snapshot(), { requestId: dead, now: at(5), by: 'test' }))
     expect(result).toMatchObject({ status: 'requeued' })
@@ -196,7 +182,7 @@ describe('dead-letter replay', () => {
   })
 
   it('folds the dead request into work already waiting for the record', () => {
-    const store = new Store()
+    const store = new RecordStore()
     const dead = deadLetter(store)
     const waiting = store.apply(decideEvent(store.snapshot(), { request: spec(), event: event('d2', 2), now: at(2) }))
     const result = store.apply(decideReplay(store.snapshot(), { requestId: dead, now: at(3), by: 'test' }))
@@ -206,7 +192,7 @@ describe('dead-letter replay', () => {
   })
 
   it('discards a dead letter with a reason', () => {
-    const store = new Store()
+    const store = new RecordStore()
     const dead = deadLetter(store)
     expect(store.apply(decideDiscard(store.snapshot(), { requestId: dead, reason: 'record deleted upstream', by: 'ops', now: at(4), retentionSeconds: 60 }))).toEqual({ status: 'discarded' })
     expect(store.requests.get(dead)).toMatchObject({ state: 'discarded', discardReason: 'record deleted upstream (by ops)' })
