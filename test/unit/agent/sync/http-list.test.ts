@@ -4,6 +4,7 @@ import { createAuthenticator } from '../../../../lib/agent/connectors/auth.ts'
 import { createConnector } from '../../../../lib/agent/connectors/index.ts'
 import { createHttpList } from '../../../../lib/agent/connectors/list/http-list.ts'
 import type { ListedRecord, ListQuery } from '../../../../lib/agent/connectors/list/list-connector.ts'
+import { readAll } from './read-pages.ts'
 import { isAgentError } from '../../../../lib/agent/errors.ts'
 import { HttpClient } from '../../../../lib/agent/http-client.ts'
 import { listSchema, type HttpListConfig } from '../../../../lib/agent/sync/sync-config.ts'
@@ -28,16 +29,6 @@ function list(fake: FakeListApi, config: Record<string, unknown>) {
 }
 
 const query = (overrides: Partial<ListQuery> = {}): ListQuery => ({ source: 'crm', job: 'nightly', runId: 'run-1', ...overrides })
-
-async function readAll(pages: AsyncIterable<ListedRecord[]>): Promise<{ records: ListedRecord[]; pages: number }> {
-  const records: ListedRecord[] = []
-  let count = 0
-  for await (const page of pages) {
-    count += 1
-    records.push(...page)
-  }
-  return { records, pages: count }
-}
 
 function expectEachOnce(records: ListedRecord[], count: number): void {
   const ids = records.map((record) => record.id)

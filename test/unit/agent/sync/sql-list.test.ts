@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { ListedRecord, ListQuery } from '../../../../lib/agent/connectors/list/list-connector.ts'
+import type { ListQuery } from '../../../../lib/agent/connectors/list/list-connector.ts'
+import { readAll } from './read-pages.ts'
 import { createSqlList } from '../../../../lib/agent/connectors/list/sql-list.ts'
 import { isAgentError } from '../../../../lib/agent/errors.ts'
 import { listSchema, type SqlListConfig } from '../../../../lib/agent/sync/sync-config.ts'
@@ -31,16 +32,6 @@ async function seed(db: TestDatabase): Promise<string> {
     await db.query(`INSERT INTO ${table} (id, updated_at, name) VALUES ${placeholders}`, values)
   }
   return table
-}
-
-async function readAll(pages: AsyncIterable<ListedRecord[]>): Promise<{ records: ListedRecord[]; pages: number }> {
-  const records: ListedRecord[] = []
-  let count = 0
-  for await (const page of pages) {
-    count += 1
-    records.push(...page)
-  }
-  return { records, pages: count }
 }
 
 const query = (overrides: Partial<ListQuery> = {}): ListQuery => ({ source: 'erp', job: 'customers', runId: 'run-1', ...overrides })
