@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, SQSEvent } from 'aws-lambda'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sha256Hex } from '../../lib/relay/agent-auth.ts'
-import { createDynamoTable, FAKE_AWS, startSqs, type DynamoTable, type SqsEmulator } from '../support/emulators.ts'
+import { createDynamoTable, lambdaEnvironment, startSqs, type DynamoTable, type SqsEmulator } from '../support/emulators.ts'
 import { signWebhook } from '../../lib/sources/sign.ts'
 
 /**
@@ -38,20 +38,16 @@ beforeAll(async () => {
       `  - { id: edge, tokenSha256: ${sha256Hex(AGENT_TOKEN)} }`,
     ].join('\n'),
   )
-  Object.assign(process.env, {
-    HOOKFERRY_CONFIG: configFile,
-    AWS_REGION: FAKE_AWS.region,
-    AWS_ACCESS_KEY_ID: FAKE_AWS.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: FAKE_AWS.credentials.secretAccessKey,
-    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
-    AWS_ENDPOINT_URL_DYNAMODB: table.endpoint,
-    SST_RESOURCE_Queue: JSON.stringify({ url: sqs.queueUrl }),
-    SST_RESOURCE_Ledger: JSON.stringify({ name: table.tableName }),
-    // An sst.Secret reaches the config as a linked resource, not a plain variable.
-    SST_RESOURCE_GithubWebhookSecret: JSON.stringify({ value: SECRET }),
-    POWERTOOLS_LOG_LEVEL: 'SILENT',
-    POWERTOOLS_METRICS_DISABLED: 'true',
-  })
+  Object.assign(
+    process.env,
+    lambdaEnvironment({
+      configFile,
+      sqs,
+      table,
+      // An sst.Secret reaches the config as a linked resource, not a plain variable.
+      extra: { SST_RESOURCE_GithubWebhookSecret: JSON.stringify({ value: SECRET }), POWERTOOLS_METRICS_DISABLED: 'true' },
+    }),
+  )
   for (const fn of ['ingest', 'agent-pull', 'agent-ack', 'agent-heartbeat']) {
     handlers[fn] = ((await import(`../../functions/${fn}.ts`)) as { handler: HttpHandler }).handler
   }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { CheckpointResponse, LeaseGrant } from '../../lib/relay/agent-api.ts'
 import { sha256Hex } from '../../lib/relay/agent-auth.ts'
 import { ZERO_COUNTS } from '../../lib/relay/sync-types.ts'
-import { createDynamoTable, FAKE_AWS, startSqs, type DynamoTable, type SqsEmulator } from '../support/emulators.ts'
+import { createDynamoTable, lambdaEnvironment, startSqs, type DynamoTable, type SqsEmulator } from '../support/emulators.ts'
 
 /**
  * Scheduled sync on the AWS path: the SyncSchedule cron's handler, agent-pull, agent-checkpoint and
@@ -49,17 +49,7 @@ beforeAll(async () => {
       `  - { id: edge, tokenSha256: ${sha256Hex(AGENT_TOKEN)} }`,
     ].join('\n'),
   )
-  Object.assign(process.env, {
-    HOOKFERRY_CONFIG: configFile,
-    AWS_REGION: FAKE_AWS.region,
-    AWS_ACCESS_KEY_ID: FAKE_AWS.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: FAKE_AWS.credentials.secretAccessKey,
-    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
-    AWS_ENDPOINT_URL_DYNAMODB: table.endpoint,
-    SST_RESOURCE_Queue: JSON.stringify({ url: sqs.queueUrl }),
-    SST_RESOURCE_Ledger: JSON.stringify({ name: table.tableName }),
-    POWERTOOLS_LOG_LEVEL: 'SILENT',
-  })
+  Object.assign(process.env, lambdaEnvironment({ configFile, sqs, table }))
   for (const fn of ['agent-pull', 'agent-checkpoint', 'agent-ack']) handlers[fn] = ((await import(`../../functions/${fn}.ts`)) as { handler: HttpHandler }).handler
   schedule = ((await import('../../functions/sync-schedule.ts')) as { handler: CronHandler }).handler
   repair = ((await import('../../functions/repair.ts')) as { handler: CronHandler }).handler

@@ -108,3 +108,23 @@ export function openTempSqlite(): TempSqlite {
   }
   return temp
 }
+
+/**
+ * The environment the Lambda handlers read on AWS, pointed at the emulators: the config file, the
+ * SDK's endpoints and credentials, and the linked resources (`SST_RESOURCE_*`) of the queue and
+ * ledger; `extra` adds more (linked secrets, Powertools settings).
+ */
+export function lambdaEnvironment(options: { configFile: string; sqs: SqsEmulator; table: DynamoTable; extra?: Record<string, string> }): Record<string, string> {
+  return {
+    HOOKFERRY_CONFIG: options.configFile,
+    AWS_REGION: FAKE_AWS.region,
+    AWS_ACCESS_KEY_ID: FAKE_AWS.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: FAKE_AWS.credentials.secretAccessKey,
+    AWS_ENDPOINT_URL_SQS: options.sqs.endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: options.table.endpoint,
+    SST_RESOURCE_Queue: JSON.stringify({ url: options.sqs.queueUrl }),
+    SST_RESOURCE_Ledger: JSON.stringify({ name: options.table.tableName }),
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    ...options.extra,
+  }
+}
