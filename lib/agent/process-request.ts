@@ -92,22 +92,20 @@ function farSides(source: SourceRuntime, breakers: Breakers | undefined): FarSid
   return { api: breakers.api(source.name), sink: breakers.sink(source.loopScope.destination, `the sink of source ${source.name}`) }
 }
 
-/** Waits until every far side lets the work go (probes of one side abandoned while another refuses). */
+/**
+ * Waits until every far side lets the work go, one side after the other, keeping a probe it was
+ * granted while it waits for the next side (giving it back and asking again at once spun the event
+ * loop forever when both sides were down). Stopping gives the probes back.
+ */
 async function whenAdmitted(far: FarSides, signal?: AbortSignal): Promise<void> {
-  for (;;) {
-    const probes: CircuitBreaker[] = []
-    let refused = false
+  const probes: CircuitBreaker[] = []
+  try {
     for (const breaker of [far.api, far.sink]) {
-      if (!breaker) continue
-      if (breaker.state === 'closed') continue
-      if (probes.length > 0 || refused) {
-        refused = true
-        break
-      }
-      if (await breaker.whenAdmitted(signal)) probes.push(breaker)
+      if (breaker && breaker.state !== 'closed' && (await breaker.whenAdmitted(signal))) probes.push(breaker)
     }
-    if (!refused) return
+  } catch (error) {
     for (const probe of probes) probe.probeAbandoned()
+    throw error
   }
 }
 
