@@ -32,6 +32,17 @@ describe('circuit breaker states', () => {
     expect(breaker.state).toBe('open')
   })
 
+  it('opens once: more outages from requests already in flight change neither the open time nor the log', () => {
+    const now = { value: 1_000 }
+    const changes: BreakerChange[] = []
+    const breaker = circuit(now, changes, 1)
+    breaker.failedWithOutage('down')
+    now.value = 3_000
+    breaker.failedWithOutage('still down')
+    expect(changes.map((change) => change.state)).toEqual(['open'])
+    expect(breaker.status()).toMatchObject({ state: 'open', since: new Date(1_000).toISOString(), lastError: 'still down' })
+  })
+
   it('reports its state, since when, the held count and the last error while open; nothing of that once closed', () => {
     const now = { value: 60_000 }
     const changes: BreakerChange[] = []
@@ -180,6 +191,7 @@ describe('breakers', () => {
 
   it('slows the pulls to one per probe interval only while the hold is full and a far side is down', async () => {
     const { all } = breakers({ value: 0 }, { probeIntervalSeconds: 0.3 })
+    all.api('shop') // up: one side down is enough
     const timed = async () => {
       const started = Date.now()
       await all.beforePull(new AbortController().signal)

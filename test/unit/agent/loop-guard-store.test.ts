@@ -85,6 +85,7 @@ describe('loop guard store', () => {
       look.close()
     }
     guard.close()
+    expect(() => guard.isUnchanged(crm, 'crm##1', 'h1')).toThrow()
     expect(() => guard.close()).not.toThrow()
   })
 })
