@@ -61,13 +61,14 @@ export async function processRequest(lease: LeaseGrant, deps: ProcessDeps, signa
     }
   }
   const far = farSides(source, deps.breakers)
-  const refused = admit(far, deps.breakers?.overflowDelaySeconds ?? OUTAGE_RETRY_IN_SECONDS)
+  const probes: CircuitBreaker[] = []
+  const refused = admit(far, deps.breakers?.overflowDelaySeconds ?? OUTAGE_RETRY_IN_SECONDS, probes)
   if (refused) {
     // The far side is down: wait in this slot for it (no attempt spent, the lease is extended),
     // or, when enough work is held already, hand this back to the cloud for a while.
     if (!deps.breakers?.hold()) return { outcome: refused }
     try {
-      await whenAdmitted(far, signal)
+      await whenAdmitted(far, probes, signal)
     } catch {
       return { outcome: refused } // the agent is stopping: the pool releases the lease anyway
     } finally {
@@ -79,6 +80,10 @@ export async function processRequest(lease: LeaseGrant, deps: ProcessDeps, signa
   } catch (error) {
     const failure = isAgentError(error) ? error : retryableError('agent.internal', `unexpected error: ${(error as Error)?.message ?? String(error)}`, { cause: error })
     return { outcome: outcomeOf(failure, deps.breakers?.overflowDelaySeconds) }
+  } finally {
+    // A probe whose request ended before it reached that side (filtered, unchanged, the other side
+    // down) told nothing: give it back, or that circuit stays half-open, waiting for it, for good.
+    for (const probe of probes) probe.probeAbandoned()
   }
 }
 
@@ -97,8 +102,7 @@ function farSides(source: SourceRuntime, breakers: Breakers | undefined): FarSid
  * granted while it waits for the next side (giving it back and asking again at once spun the event
  * loop forever when both sides were down). Stopping gives the probes back.
  */
-async function whenAdmitted(far: FarSides, signal?: AbortSignal): Promise<void> {
-  const probes: CircuitBreaker[] = []
+async function whenAdmitted(far: FarSides, probes: CircuitBreaker[], signal?: AbortSignal): Promise<void> {
   try {
     for (const breaker of [far.api, far.sink]) {
       if (breaker && breaker.state !== 'closed' && (await breaker.whenAdmitted(signal))) probes.push(breaker)
@@ -109,16 +113,18 @@ async function whenAdmitted(far: FarSides, signal?: AbortSignal): Promise<void> 
   }
 }
 
-/** The release outcome when a far side's breaker is open; undefined when the request may go (maybe as the probe). */
-function admit(far: FarSides, delaySeconds: number): RequestOutcome | undefined {
+/** The release outcome when a far side's breaker is open; undefined when the request may go (maybe as the probe, added to `probes`). */
+function admit(far: FarSides, delaySeconds: number, probes: CircuitBreaker[]): RequestOutcome | undefined {
   const granted: CircuitBreaker[] = []
   for (const breaker of [far.api, far.sink]) {
     if (!breaker) continue
     const admission = breaker.admit()
     if (admission.go) {
       granted.push(breaker)
+      if (admission.probe) probes.push(breaker)
       continue
     }
+    probes.length = 0
     for (const other of granted) other.probeAbandoned()
     const status = breaker.status()
     return {

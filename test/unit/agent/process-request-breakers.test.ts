@@ -19,11 +19,13 @@ afterEach(async () => {
 async function setup(options: { probeIntervalSeconds: number; now?: () => number }) {
   const sink = await startTestServer(() => ({ status: 200, body: { ok: true } }))
   servers.push(sink)
-  const pipeline = await buildPipeline(`  crm:\n    fetch: { type: payload }\n    deliver: { type: http, url: "${sink.url}/records/{id}" }\n    loopPrevention: { enabled: false }\n`)
+  // A record with `skip` is filtered by the transform: it ends before it reaches the sink.
+  const pipeline = await buildPipeline(`  crm:\n    fetch: { type: payload }\n    transform: { jsonata: "record.skip ? record.nothing : record" }\n    deliver: { type: http, url: "${sink.url}/records/{id}" }\n    loopPrevention: { enabled: false }\n`)
   pipelines.push(pipeline)
   const now = options.now ?? Date.now
   const breakers = new Breakers({ settings: { failureThreshold: 1, probeIntervalSeconds: options.probeIntervalSeconds, maxHeld: 1 }, log: captureLog().logger, now })
-  const run = (signal?: AbortSignal) => processRequest(makeLease({ recordId: '7', payload: { id: 7 } }), { sources: pipeline.sources, loopGuard: pipeline.loopGuard, log: pipeline.log.logger, now, breakers }, signal)
+  const run = (signal?: AbortSignal, payload: Record<string, unknown> = { id: 7 }) =>
+    processRequest(makeLease({ recordId: String(payload.id), payload }), { sources: pipeline.sources, loopGuard: pipeline.loopGuard, log: pipeline.log.logger, now, breakers }, signal)
   const api = breakers.api('crm')
   const sinkBreaker = breakers.sink(pipeline.sources.get('crm')!.loopScope.destination, 'the sink of source crm')
   return { sink, breakers, run, api, sinkBreaker }
@@ -109,5 +111,16 @@ describe('processRequest behind open circuits', () => {
     expect((await running).outcome).toMatchObject({ outcome: 'release', error: { code: 'agent.circuit_open' } })
     expect(api.state).toBe('open')
     expect(api.admit()).toEqual({ go: true, probe: true })
+  })
+
+  it('gives back a probe its request never used (filtered before the sink), so the next request probes the sink', async () => {
+    const { sink, run, sinkBreaker } = await setup({ probeIntervalSeconds: 0.1 })
+    sinkBreaker.failedWithOutage('ECONNREFUSED')
+    await new Promise((resolve) => setTimeout(resolve, 110))
+    expect((await run(undefined, { id: 1, skip: true })).outcome).toEqual({ outcome: 'done', note: 'filtered' })
+    expect(sinkBreaker.state).toBe('open')
+    expect((await run(undefined, { id: 2 })).outcome).toEqual({ outcome: 'done' })
+    expect(sink.requests.map((request) => request.url)).toEqual(['/records/2'])
+    expect(sinkBreaker.state).toBe('closed')
   })
 })
