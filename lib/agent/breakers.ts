@@ -16,8 +16,6 @@ export interface BreakerSettings {
   maxHeld?: number
 }
 
-
-
 /**
  * The agent's circuit breakers: one per SaaS API (per source) and one per destination (sources
  * delivering to the same sink config share it). State changes are one log line each and a metric.
@@ -78,6 +76,55 @@ export class Breakers {
     await sleep(this.#settings.probeIntervalSeconds * 1000, undefined, { signal }).catch(() => undefined)
   }
 
+  /**
+   * Lets one request through to its two far sides (its source's API, its sink), maybe as a probe.
+   * When one is down the request waits in its slot for it (no attempt spent, the lease extended),
+   * or, when enough work is held already, is refused: handed back to the cloud for a probe
+   * interval. A passage must be left when the request ends, so that a probe it never used (the
+   * record was filtered, unchanged, or the other side failed) is given back.
+   */
+  async passage(source: string, destination: string, signal?: AbortSignal): Promise<Passage> {
+    const api = this.api(source)
+    const sink = this.sink(destination, `the sink of source ${source}`)
+    const far: FarSides = { api, sink }
+    const probes: CircuitBreaker[] = []
+    const leave = () => {
+      for (const probe of probes) probe.probeAbandoned()
+    }
+    const refused = this.#admit([api, sink], probes)
+    if (!refused) return { far, leave }
+    if (!this.hold()) return { refused }
+    try {
+      await whenAdmitted(far, probes, signal)
+    } catch {
+      return { refused } // the agent is stopping: the pool releases the lease anyway
+    } finally {
+      this.unhold()
+    }
+    return { far, leave }
+  }
+
+  /** Admits the request at both sides at once (probes granted are added to `probes`), or says why not. */
+  #admit(sides: CircuitBreaker[], probes: CircuitBreaker[]): Refusal | undefined {
+    const granted: CircuitBreaker[] = []
+    for (const breaker of sides) {
+      const admission = breaker.admit()
+      if (admission.go) {
+        granted.push(breaker)
+        if (admission.probe) probes.push(breaker)
+        continue
+      }
+      probes.length = 0
+      for (const other of granted) other.probeAbandoned()
+      const status = breaker.status()
+      return {
+        delaySeconds: this.overflowDelaySeconds,
+        error: { code: 'agent.circuit_open', message: `held: ${breaker.name} is down since ${status.since ?? 'now'} (${status.lastError ?? 'unavailable'})` },
+      }
+    }
+    return undefined
+  }
+
   statuses(): BreakerStatus[] {
     return [...this.#byName.values()].map((breaker) => breaker.status())
   }
@@ -101,6 +148,37 @@ export class Breakers {
       const seconds = Math.round((this.#now() - change.since) / 1000)
       this.#log.info({ breaker: change.name, downSeconds: seconds, held: change.held }, `${change.name} is back after ${formatSeconds(seconds)}: draining the ${change.held} held requests`)
     }
+  }
+}
+
+/** The breakers of one request's far sides (absent: no breakers, everything goes). */
+export interface FarSides {
+  api?: CircuitBreaker
+  sink?: CircuitBreaker
+}
+
+/** Why a request was handed back without going: how long it waits in the cloud, and the reason for its history. */
+export interface Refusal {
+  delaySeconds: number
+  error: { code: string; message: string }
+}
+
+/** See Breakers.passage. */
+export type Passage = { far: FarSides; leave: () => void } | { refused: Refusal }
+
+/**
+ * Waits until every far side lets the work go, one side after the other, keeping a probe it was
+ * granted while it waits for the next side (giving it back and asking again at once spun the event
+ * loop forever when both sides were down). Stopping gives the probes back.
+ */
+async function whenAdmitted(far: FarSides, probes: CircuitBreaker[], signal?: AbortSignal): Promise<void> {
+  try {
+    for (const breaker of [far.api, far.sink]) {
+      if (breaker && breaker.state !== 'closed' && (await breaker.whenAdmitted(signal))) probes.push(breaker)
+    }
+  } catch (error) {
+    for (const probe of probes) probe.probeAbandoned()
+    throw error
   }
 }
 

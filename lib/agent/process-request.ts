@@ -2,8 +2,7 @@ import type { Logger } from 'pino'
 import { MAX_LEASE_IN_SECONDS, type LeaseGrant, type SyncProgress } from '../relay/agent-api.ts'
 import type { ErrorSummary, SyncReply } from '../relay/types.ts'
 import { recordKeyOf } from '../relay/types.ts'
-import { through, type Breakers } from './breakers.ts'
-import type { CircuitBreaker } from './circuit-breaker.ts'
+import { through, type Breakers, type FarSides } from './breakers.ts'
 import { contentHash } from './content-hash.ts'
 import { isAgentError, retryableError, type AgentError } from './errors.ts'
 import { idempotencyKey } from './idempotency.ts'
@@ -60,80 +59,16 @@ export async function processRequest(lease: LeaseGrant, deps: ProcessDeps, signa
       },
     }
   }
-  const far = farSides(source, deps.breakers)
-  const probes: CircuitBreaker[] = []
-  const refused = admit(far, deps.breakers?.overflowDelaySeconds ?? OUTAGE_RETRY_IN_SECONDS, probes)
-  if (refused) {
-    // The far side is down: wait in this slot for it (no attempt spent, the lease is extended),
-    // or, when enough work is held already, hand this back to the cloud for a while.
-    if (!deps.breakers?.hold()) return { outcome: refused }
-    try {
-      await whenAdmitted(far, probes, signal)
-    } catch {
-      return { outcome: refused } // the agent is stopping: the pool releases the lease anyway
-    } finally {
-      deps.breakers.unhold()
-    }
-  }
+  const passage = deps.breakers ? await deps.breakers.passage(source.name, source.loopScope.destination, signal) : { far: {}, leave: () => {} }
+  if ('refused' in passage) return { outcome: { outcome: 'release', ...passage.refused } }
   try {
-    return await runPipeline(lease, source, deps, far, signal)
+    return await runPipeline(lease, source, deps, passage.far, signal)
   } catch (error) {
     const failure = isAgentError(error) ? error : retryableError('agent.internal', `unexpected error: ${(error as Error)?.message ?? String(error)}`, { cause: error })
     return { outcome: outcomeOf(failure, deps.breakers?.overflowDelaySeconds) }
   } finally {
-    // A probe whose request ended before it reached that side (filtered, unchanged, the other side
-    // down) told nothing: give it back, or that circuit stays half-open, waiting for it, for good.
-    for (const probe of probes) probe.probeAbandoned()
+    passage.leave()
   }
-}
-
-interface FarSides {
-  api?: CircuitBreaker
-  sink?: CircuitBreaker
-}
-
-function farSides(source: SourceRuntime, breakers: Breakers | undefined): FarSides {
-  if (!breakers) return {}
-  return { api: breakers.api(source.name), sink: breakers.sink(source.loopScope.destination, `the sink of source ${source.name}`) }
-}
-
-/**
- * Waits until every far side lets the work go, one side after the other, keeping a probe it was
- * granted while it waits for the next side (giving it back and asking again at once spun the event
- * loop forever when both sides were down). Stopping gives the probes back.
- */
-async function whenAdmitted(far: FarSides, probes: CircuitBreaker[], signal?: AbortSignal): Promise<void> {
-  try {
-    for (const breaker of [far.api, far.sink]) {
-      if (breaker && breaker.state !== 'closed' && (await breaker.whenAdmitted(signal))) probes.push(breaker)
-    }
-  } catch (error) {
-    for (const probe of probes) probe.probeAbandoned()
-    throw error
-  }
-}
-
-/** The release outcome when a far side's breaker is open; undefined when the request may go (maybe as the probe, added to `probes`). */
-function admit(far: FarSides, delaySeconds: number, probes: CircuitBreaker[]): RequestOutcome | undefined {
-  const granted: CircuitBreaker[] = []
-  for (const breaker of [far.api, far.sink]) {
-    if (!breaker) continue
-    const admission = breaker.admit()
-    if (admission.go) {
-      granted.push(breaker)
-      if (admission.probe) probes.push(breaker)
-      continue
-    }
-    probes.length = 0
-    for (const other of granted) other.probeAbandoned()
-    const status = breaker.status()
-    return {
-      outcome: 'release',
-      delaySeconds,
-      error: { code: 'agent.circuit_open', message: `held: ${breaker.name} is down since ${status.since ?? 'now'} (${status.lastError ?? 'unavailable'})` },
-    }
-  }
-  return undefined
 }
 
 async function runPipeline(lease: LeaseGrant, source: SourceRuntime, deps: ProcessDeps, far: FarSides, signal?: AbortSignal): Promise<ProcessResult> {
