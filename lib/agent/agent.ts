@@ -38,9 +38,9 @@ const ACK_FLUSH_IN_MS = 10_000
 
 /** What can be injected, mostly for tests and for running the agent inside another process. */
 export interface AgentOptions {
-  /** fetch implementation for every outbound call (default: undici's fetch). */
+  /** fetch implementation for every outbound call (default: node:http keep-alive pools, see http-client.ts). */
   fetch?: FetchLike
-  /** undici dispatcher (default: Node's fetch, or undici's EnvHttpProxyAgent when HTTPS_PROXY/HTTP_PROXY is set; NO_PROXY honoured). */
+  /** undici dispatcher for undici's fetch (default: none; undici's EnvHttpProxyAgent when HTTPS_PROXY/HTTP_PROXY is set, NO_PROXY honoured). */
   dispatcher?: Dispatcher
   /** Clock (epoch ms) for timestamps, latencies, health and ack deadlines. Timers stay real. */
   now?: () => number
