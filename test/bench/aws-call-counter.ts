@@ -9,6 +9,11 @@ export interface AwsCallCounts {
   readUnits: number
   /** Write request units as DynamoDB on-demand bills them (table and index). */
   writeUnits: number
+  /**
+   * The same calls and units by kind: the API action and the kinds of item it touched (the part
+   * of each `pk` before its first `#`, e.g. `UpdateItem REC`), so a cost can be traced to its call.
+   */
+  byKind: Record<string, { calls: number; readUnits: number; writeUnits: number }>
 }
 
 type Item = Record<string, unknown>
@@ -43,6 +48,24 @@ function indexWriteUnits(item: Item, condition: string | undefined): number {
   return writeUnits(item) * (condition?.includes('attribute_not_exists') ? 1 : 2)
 }
 
+/** The item kinds a call touches: the prefix of each key's pk (`REC#…` → REC), `+`-joined, index queries as `<index>:<prefix>`. */
+function itemKindsOf(input: Record<string, unknown>): string {
+  const kindOf = (pk: unknown): string => (typeof pk === 'string' ? (pk.split('#')[0] ?? pk) : '?')
+  const keyOf = (entry: Record<string, unknown> | undefined): unknown => ((entry?.Key ?? entry?.Item) as Item | undefined)?.pk
+  if (Array.isArray(input.TransactItems)) {
+    return (input.TransactItems as Record<string, Record<string, unknown>>[])
+      .map((entry) => Object.entries(entry).map(([operation, body]) => `${operation === 'Put' ? '' : `${operation}:`}${kindOf(keyOf(body))}`)[0])
+      .join('+')
+  }
+  if (input.KeyConditionExpression !== undefined) {
+    const values = (input.ExpressionAttributeValues ?? {}) as Item
+    return `${typeof input.IndexName === 'string' ? `${input.IndexName}:` : ''}${kindOf(values[':pk'])}`
+  }
+  return kindOf(keyOf(input))
+}
+
+const SINGLE_ITEM_WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem'])
+
 interface Put {
   Item: Item
   ConditionExpression?: string
@@ -57,10 +80,17 @@ function unitsOf(action: string, input: Record<string, unknown>, output: Record<
     case 'Query':
     case 'Scan':
       return { read: readUnits(((output?.Items ?? []) as Item[]).reduce((sum, item) => sum + itemSize(item), 0), consistent), write: 0 }
-    case 'PutItem': {
-      const put = input as unknown as Put
-      // A failed conditional write is billed for the item too, without touching the index.
-      return { read: 0, write: writeUnits(put.Item) + (output ? indexWriteUnits(put.Item, put.ConditionExpression) : 0) }
+    case 'PutItem':
+    case 'UpdateItem':
+    case 'DeleteItem': {
+      // A single-item write: DynamoDB's own figure (table + every index), which DynamoDB Local gets
+      // right for these (1 KB steps of the larger of the old and new item; an index entry added or
+      // removed 1, moved 2, its projection changed 1). A failed conditional write is billed for
+      // the item too, without touching an index: the put item's size, else (unknown) 1 unit.
+      const consumed = (output?.ConsumedCapacity as { CapacityUnits?: number } | undefined)?.CapacityUnits
+      if (consumed !== undefined) return { read: 0, write: consumed }
+      const put = input as unknown as Partial<Put>
+      return { read: 0, write: put.Item ? writeUnits(put.Item) + (output ? indexWriteUnits(put.Item, put.ConditionExpression) : 0) : 1 }
     }
     case 'TransactWriteItems': {
       // Every item is billed twice (prepare and commit), a ConditionCheck as a write of 2 units:
@@ -78,15 +108,17 @@ function unitsOf(action: string, input: Record<string, unknown>, output: Record<
 
 /**
  * Counts the calls the adapters make, with a middleware on the very SDK clients they use (the
- * cost model's input), and the DynamoDB units each call costs by DynamoDB's own rules. The units
- * are computed, not read from ReturnConsumedCapacity: DynamoDB Local reports transactions
- * inconsistently (a 2-put transaction as 2 units, a 1-put one as 2 as well).
+ * cost model's input), and the DynamoDB units each call costs by DynamoDB's own rules. Reads and
+ * transactions are computed, not read from ReturnConsumedCapacity: DynamoDB Local reports
+ * transactions inconsistently (a 2-put transaction as 2 units, a 1-put one as 2 as well). Single-item
+ * writes take its ConsumedCapacity (it knows the stored item's size, which an UpdateItem's input
+ * does not show). Until this counted UpdateItem, markSent's write and its index update were missed.
  */
 export class AwsCallCounter {
   counts: AwsCallCounts = AwsCallCounter.#empty()
 
   static #empty(): AwsCallCounts {
-    return { sqs: {}, dynamodb: {}, readUnits: 0, writeUnits: 0 }
+    return { sqs: {}, dynamodb: {}, readUnits: 0, writeUnits: 0, byKind: {} }
   }
 
   /** Returns the counts so far and starts again from zero. */
@@ -114,11 +146,18 @@ export class AwsCallCounter {
       (next, context) => async (args) => {
         const action = actionOf(context.commandName ?? 'unknown')
         const input = args.input as Record<string, unknown>
+        // Single-item writes report what they consumed; asking for it changes nothing else.
+        if (SINGLE_ITEM_WRITES.has(action) && input.ReturnConsumedCapacity === undefined) input.ReturnConsumedCapacity = 'INDEXES'
         const charge = (output: Record<string, unknown> | undefined, key: string): void => {
           const units = unitsOf(action, input, output)
           this.counts.dynamodb[key] = (this.counts.dynamodb[key] ?? 0) + 1
           this.counts.readUnits += units.read
           this.counts.writeUnits += units.write
+          const kind = `${key} ${itemKindsOf(input)}`.trimEnd()
+          const byKind = (this.counts.byKind[kind] ??= { calls: 0, readUnits: 0, writeUnits: 0 })
+          byKind.calls += 1
+          byKind.readUnits += units.read
+          byKind.writeUnits += units.write
         }
         try {
           const result = await next(args)
