@@ -3,7 +3,7 @@ import { REQUEST_STATES, type RelayRequest, type RequestState } from '../../rela
 import type { RequestPage } from '../ledger.ts'
 import { decodeCursor, encodeCursor, epochSeconds, type NormalizedRequestQuery } from '../ledger-query.ts'
 import { translateAwsError } from './aws-errors.ts'
-import { fromItem, type Item, stateIndexKey, stateIndexPosition } from './dynamo-items.ts'
+import { type Item, requestOf, stateIndexKey, stateIndexPosition } from './dynamo-items.ts'
 import { LEDGER_STATE_INDEX } from './dynamo-table.ts'
 
 /** Where each state's partition of the index was left: its last returned item's key, or 'end'. */
@@ -45,7 +45,7 @@ export async function listRequestsByState(
     if (mine.length === page.items.length && page.exhausted) next[page.state] = 'end'
     else if (last !== undefined) next[page.state] = stateIndexPosition(last.item)
   }
-  const items = taken.map((entry) => fromItem<RelayRequest>(entry.item))
+  const items = taken.map((entry) => requestOf(entry.item) as RelayRequest)
   return states.every((state) => next[state] === 'end') ? { items } : { items, cursor: encodeCursor(next) }
 }
 
@@ -57,13 +57,15 @@ async function readState(
   position: Item | undefined,
   now: Date,
 ): Promise<StatePage> {
-  const names: Record<string, string> = { '#pk': 'gsi1pk', '#expiresAt': 'expiresAt' }
+  // Both kinds of indexed item (a record's, holding its current request, and a request's own)
+  // keep the request as the map `request`: the filters look inside it.
+  const names: Record<string, string> = { '#pk': 'gsi1pk', '#request': 'request', '#expiresAt': 'expiresAt' }
   const values: Record<string, unknown> = { ':pk': stateIndexKey(state), ':now': epochSeconds(now) }
-  const filters = ['(attribute_not_exists(#expiresAt) OR #expiresAt > :now)']
+  const filters = ['(attribute_not_exists(#request.#expiresAt) OR #request.#expiresAt > :now)']
   const filterOn = (attribute: string, operator: string, value: unknown): void => {
     names[`#${attribute}`] = attribute
     values[`:${attribute}`] = value
-    filters.push(`#${attribute} ${operator} :${attribute}`)
+    filters.push(`#request.#${attribute} ${operator} :${attribute}`)
   }
   // One sort-key condition only: since/until become BETWEEN (inclusive), and until's exclusivity
   // a filter on updatedAt. `<updatedAt>#<id>` sorts after `<updatedAt>`, so >= since keeps equal times.
@@ -74,7 +76,7 @@ async function readState(
   if (since !== undefined && until !== undefined) {
     keyCondition += ' AND #sk BETWEEN :since AND :until'
     names['#updatedAt'] = 'updatedAt'
-    filters.push('#updatedAt < :until')
+    filters.push('#request.#updatedAt < :until')
   } else if (since !== undefined) keyCondition += ' AND #sk >= :since'
   else if (until !== undefined) keyCondition += ' AND #sk < :until'
   if (source !== undefined) filterOn('source', '=', source)
