@@ -28,6 +28,11 @@ export function parseYamlConfig<T extends z.ZodMiniType>(
   where: string,
   env: NodeJS.ProcessEnv = process.env,
 ): z.infer<T> {
+  return parseWithSchema(schema, resolveEnvRefs(parseYamlText(text, where), where, env), where)
+}
+
+/** The plain tree of a YAML text, `${NAME}` references untouched; every syntax error as file:line:column. */
+export function parseYamlText(text: string, where: string): unknown {
   const lineCounter = new LineCounter()
   const document = parseDocument(text, { prettyErrors: false, lineCounter })
   if (document.errors.length > 0) {
@@ -38,6 +43,5 @@ export function parseYamlConfig<T extends z.ZodMiniType>(
     })
     throw new ConfigError(lines.join('\n'))
   }
-  const raw: unknown = document.toJS() ?? {}
-  return parseWithSchema(schema, resolveEnvRefs(raw, where, env), where)
+  return (document.toJS() as unknown) ?? {}
 }

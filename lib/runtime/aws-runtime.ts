@@ -1,44 +1,13 @@
-import { randomUUID } from 'node:crypto'
-import { Logger } from '@aws-lambda-powertools/logger'
-import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics'
 import { loadYamlConfig } from '../config/load-yaml.ts'
 import { serverConfigSchema } from '../config/server-config.ts'
-import { DynamoLedger } from '../ports/aws/dynamo-ledger.ts'
-import { SqsWorkQueue } from '../ports/aws/sqs-queue.ts'
-import { compileAllSources } from '../relay/compiled-sources.ts'
-import type { Log } from '../relay/deps.ts'
-import { linkedResource } from './linked-resource.ts'
+import { awsRuntimeFor } from './aws-services.ts'
 import type { Runtime } from './runtime.ts'
 
-/** Builds the AWS runtime once per Lambda container: config file, SQS, DynamoDB, Powertools. */
+/**
+ * Builds the AWS runtime from a YAML config file (HOOKFERRY_CONFIG), at once: for processes that
+ * run the AWS adapters outside Lambda (the bench's AWS cloud). Lambda itself goes through
+ * lambda-runtime.ts, which reads the JSON that sst.config.ts wrote at deploy time.
+ */
 export function createAwsRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
-  const config = loadYamlConfig(serverConfigSchema, env.HOOKFERRY_CONFIG ?? 'hookferry.yaml', env)
-  compileAllSources(config)
-  const logger = new Logger({ serviceName: 'hookferry' })
-  const metrics = new Metrics({ namespace: 'hookferry', serviceName: 'hookferry' })
-  const log: Log = {
-    debug: (message, fields) => logger.debug(message, fields ?? {}),
-    info: (message, fields) => logger.info(message, fields ?? {}),
-    warn: (message, fields) => logger.warn(message, fields ?? {}),
-    error: (message, fields) => logger.error(message, fields ?? {}),
-  }
-  return {
-    config,
-    ledger: new DynamoLedger({ tableName: linkedResource('Ledger', 'name', env) }),
-    queue: new SqsWorkQueue({ queueUrl: linkedResource('Queue', 'url', env) }),
-    log,
-    metrics: {
-      count: (name, value = 1) => metrics.addMetric(name, MetricUnit.Count, value),
-      gauge: (name, value, unit = 'Count', dimensions) => {
-        // EMF gives every metric of one flush the same dimensions: a per-job series is flushed on its own.
-        const target = dimensions ? metrics.singleMetric() : metrics
-        for (const [key, dimension] of Object.entries(dimensions ?? {})) target.addDimension(key, dimension)
-        target.addMetric(name, unit === 'Seconds' ? MetricUnit.Seconds : MetricUnit.Count, value)
-      },
-    },
-    flush: () => metrics.publishStoredMetrics(),
-    now: () => new Date(),
-    newId: randomUUID,
-    random: Math.random,
-  }
+  return awsRuntimeFor(loadYamlConfig(serverConfigSchema, env.HOOKFERRY_CONFIG ?? 'hookferry.yaml', env), env)
 }

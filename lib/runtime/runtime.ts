@@ -17,7 +17,7 @@ export function installRuntime(runtime: Runtime): void {
 }
 
 export function getRuntime(): Promise<Runtime> {
-  current ??= import('./aws-runtime.ts').then((module) => module.createAwsRuntime()).catch((error: unknown) => {
+  current ??= import('./lambda-runtime.ts').then((module) => module.loadLambdaRuntime()).catch((error: unknown) => {
     current = undefined
     throw error
   })
