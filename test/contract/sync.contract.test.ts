@@ -15,6 +15,7 @@ import { jobRecordKey } from '../../lib/relay/sync/run-decisions.ts'
 import { checkpointLease, findJob, scheduleDueRuns, triggerRun } from '../../lib/relay/sync/sync-service.ts'
 import { ZERO_COUNTS, type SyncRunSpec } from '../../lib/relay/sync-types.ts'
 import { createDynamoTable, openTempSqlite, startSqs } from '../support/emulators.ts'
+import { selectedFamilies } from '../support/families.ts'
 
 /**
  * Scheduled sync runs through the real core on both adapter families: a run is an execute
@@ -49,7 +50,7 @@ function relayOn(ledger: RelayDeps['ledger'], queue: WorkQueue): Relay {
   }
 }
 
-const families = [
+const families = selectedFamilies([
   {
     name: 'aws (fauxqs + DynamoDB Local)',
     create: async () => {
@@ -70,7 +71,7 @@ const families = [
       }
     },
   },
-]
+])
 
 const progress = (read: number, checkpoint?: { cursor: string | number; key: string | number }, promote = true): SyncProgress => ({
   counts: { ...ZERO_COUNTS, read, written: read, pages: Math.ceil(read / 100) },
