@@ -1,14 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Logger } from 'pino'
-import type { AckItem, AckResponse } from '../relay/agent-api.ts'
+import { MAX_ACKS_PER_CALL, type AckItem, type AckResponse } from '../relay/agent-api.ts'
 import type { AgentApiClient } from './api-client.ts'
 import { isAgentError } from './errors.ts'
 
-/** The Agent API takes at most 100 acks per call. */
-const MAX_ACKS_PER_CALL = 100
 const RETRY_BASE_DELAY_IN_MS = 250
+/** While a pull is due, acks wait at most this long for it before they go in a call of their own. */
+const RIDE_WAIT_IN_MS = 20
 
-interface PendingAck {
+/** An ack waiting to be sent. */
+export interface PendingAck {
   item: AckItem
   requestId: string
   /** Past this (epoch ms) the lease has expired: the cloud redelivers anyway, so stop trying. */
@@ -18,8 +19,11 @@ interface PendingAck {
 
 /**
  * Sends acks in batches: acks that finish in the same turn of the event loop go in one call.
- * A failed call is retried with backoff until the lease would have expired; an ack that never
- * arrives only means a redelivery, which the idempotency key makes harmless.
+ * While the agent is about to pull (its pool busy, waiting for enough free slots), acks wait up
+ * to RIDE_WAIT_IN_MS for that pull and ride on it (`take`, then `settle` or `giveBack`): one call
+ * and one ledger commit fewer per batch. A failed call is retried with backoff until the lease
+ * would have expired; an ack that never arrives only means a redelivery, which the idempotency
+ * key makes harmless.
  */
 export class AckBatcher {
   readonly #client: AgentApiClient
@@ -30,20 +34,57 @@ export class AckBatcher {
   #sending: Promise<void> | undefined
   #failures = 0
   readonly #closing = new AbortController()
+  readonly #pullDue: () => boolean
+  /** Ends the wait for a pull early. */
+  #wake: (() => void) | undefined
 
-  constructor(options: { client: AgentApiClient; log: Logger; now: () => number; maxRetryDelayMs: number }) {
+  /** `pullDue`: true while the agent will send a pull soon (acks added then wait for it). */
+  constructor(options: { client: AgentApiClient; log: Logger; now: () => number; maxRetryDelayMs: number; pullDue?: () => boolean }) {
     this.#client = options.client
     this.#log = options.log
     this.#now = options.now
     this.#maxRetryDelayMs = options.maxRetryDelayMs
+    this.#pullDue = options.pullDue ?? (() => false)
   }
 
   /** Queues an ack; resolves when the cloud recorded it or it was given up. */
   add(item: AckItem, requestId: string, giveUpAt: number): Promise<void> {
     return new Promise((settle) => {
       this.#pending.push({ item, requestId, giveUpAt, settle })
-      this.#sending ??= this.#sendAll()
+      // A reply is awaited by the webhook's caller: it never waits for a pull.
+      if (item.outcome === 'done' && item.reply !== undefined) this.#wake?.()
+      else if (this.#pullDue()) {
+        this.#sending ??= this.#sendAll(RIDE_WAIT_IN_MS)
+        return
+      }
+      this.#sending ??= this.#sendAll(0)
     })
+  }
+
+  /** Takes the queued acks (at most a call's worth) for a pull to carry; hand them back with settle or giveBack. */
+  take(): PendingAck[] {
+    if (this.#pending.length === 0) return []
+    const now = this.#now()
+    const taken: PendingAck[] = []
+    this.#pending = this.#pending.filter((pending) => {
+      if (taken.length >= MAX_ACKS_PER_CALL || pending.giveUpAt <= now) return true
+      taken.push(pending)
+      return false
+    })
+    return taken
+  }
+
+  /** The pull that carried `taken` was answered with these results. */
+  settle(taken: PendingAck[], results: AckResponse['results'] | undefined): void {
+    if (results === undefined) return this.giveBack(taken)
+    this.#report(taken, { results })
+  }
+
+  /** The pull that carried `taken` failed: they go out on their own. */
+  giveBack(taken: PendingAck[]): void {
+    if (taken.length === 0) return
+    this.#pending.unshift(...taken)
+    this.#sending ??= this.#sendAll(0)
   }
 
   /** Waits until every queued ack is sent (or given up), at most `timeoutMs`; then drops the rest. */
@@ -59,9 +100,13 @@ export class AckBatcher {
     }
   }
 
-  async #sendAll(): Promise<void> {
-    // Let the acks of work finishing in this turn join the batch.
-    await new Promise((resolve) => setImmediate(resolve))
+  async #sendAll(rideWaitMs: number): Promise<void> {
+    // Let the acks of work finishing in this turn join the batch, or a pull due soon take them.
+    if (rideWaitMs > 0) {
+      const woken = new Promise<void>((resolve) => (this.#wake = resolve))
+      await Promise.race([woken, sleep(rideWaitMs, undefined, { signal: this.#closing.signal }).catch(() => undefined)])
+      this.#wake = undefined
+    } else await new Promise((resolve) => setImmediate(resolve))
     while (this.#pending.length > 0) {
       this.#giveUp(this.#takeExpired(), 'the lease has expired')
       const batch = this.#pending.splice(0, MAX_ACKS_PER_CALL)

@@ -35,6 +35,12 @@ const ABORT_SETTLE_IN_MS = 1_000
 const LOOP_GUARD_PRUNE_INTERVAL_IN_MS = 3_600_000
 /** How long stop() keeps trying to deliver the last acks. */
 const ACK_FLUSH_IN_MS = 10_000
+/**
+ * A busy pool pulls again once this share of its slots is free, not at every freed slot: one
+ * pull per record would cost the cloud a request and a ledger commit per record. An idle or
+ * half-idle pool is not affected (its free slots are over the mark, so it pulls at once).
+ */
+const PULL_WHEN_FREE_SHARE = 0.25
 
 /** What can be injected, mostly for tests and for running the agent inside another process. */
 export interface AgentOptions {
@@ -91,6 +97,10 @@ export class Agent {
   #pruneTimer: NodeJS.Timeout | undefined
   #loop: Promise<void> | undefined
   #stopping: Promise<void> | undefined
+  /** A pull that may wait for work is out: acks finishing meanwhile go in calls of their own. */
+  #longPolling = false
+  /** Until a cloud answers a pull without the results of the acks it carried (one older than this agent). */
+  #acksRideOnPulls = true
 
   constructor(config: LoadedAgentConfig, options: AgentOptions = {}) {
     this.config = config
@@ -103,7 +113,7 @@ export class Agent {
     const client = (this.#client = new AgentApiClient({ baseUrl: config.cloud.url, token: config.cloud.token, http: this.#http, now }))
     const heartbeatMs = options.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_IN_MS
     this.#contact = new CloudContact({ now, staleAfterMs: Math.max(60_000, pollWaitSeconds * 1000 + 2 * heartbeatMs) })
-    this.#acks = new AckBatcher({ client, log, now, maxRetryDelayMs: this.#retryMaxDelayMs })
+    this.#acks = new AckBatcher({ client, log, now, maxRetryDelayMs: this.#retryMaxDelayMs, pullDue: () => this.#acksRideOnPulls && !this.#longPolling && !this.#stopController.signal.aborted })
     this.#pool = new WorkPool({
       concurrency: config.concurrency,
       leaseSeconds,
@@ -209,21 +219,40 @@ export class Agent {
     const { leaseSeconds, pollWaitSeconds } = this.config.cloud
     const signal = this.#stopController.signal
     let failures = 0
+    const pullBatch = Math.max(1, Math.floor(this.config.concurrency * PULL_WHEN_FREE_SHARE))
     while (!signal.aborted) {
-      await this.#pool.freeSlot(signal)
+      await this.#pool.freeSlots(pullBatch, signal)
       await this.breakers.beforePull(signal)
       if (signal.aborted) break
       const startedAt = performance.now()
+      // Finished work's acks ride on this pull; then it must not wait for work (their results would wait too).
+      const acks = this.#acksRideOnPulls ? this.#acks.take() : []
+      const waitSeconds = acks.length > 0 ? 0 : pollWaitSeconds
+      this.#longPolling = waitSeconds > 0
       try {
-        const pull = { max: Math.min(MAX_PULL_BATCH, this.#pool.free), waitSeconds: pollWaitSeconds, leaseSeconds, incarnation: this.incarnation }
-        const { leases } = await this.#client.pull(pull, signal)
+        const pull = {
+          max: Math.min(MAX_PULL_BATCH, this.#pool.free),
+          waitSeconds,
+          leaseSeconds,
+          incarnation: this.incarnation,
+          ...(acks.length > 0 ? { acks: acks.map((pending) => pending.item) } : {}),
+        }
+        const response = await this.#client.pull(pull, signal)
+        this.#longPolling = false
+        if (acks.length > 0 && response.acks === undefined) {
+          this.#acksRideOnPulls = false
+          this.log.info({ cloud: this.#client.baseUrl }, 'the cloud does not take acks on pulls (an older hookferry): sending them on their own')
+        }
+        this.#acks.settle(acks, response.acks)
         this.#contact.succeeded()
         if (failures > 0) this.log.info({ cloud: this.#client.baseUrl }, 'cloud reachable again')
         failures = 0
-        for (const lease of leases) this.#pool.begin(lease)
+        for (const lease of response.leases) this.#pool.begin(lease)
         const elapsedMs = performance.now() - startedAt
-        if (leases.length === 0 && elapsedMs < MIN_EMPTY_POLL_IN_MS) await sleep(MIN_EMPTY_POLL_IN_MS - elapsedMs, undefined, { signal }).catch(() => undefined)
+        if (response.leases.length === 0 && waitSeconds > 0 && elapsedMs < MIN_EMPTY_POLL_IN_MS) await sleep(MIN_EMPTY_POLL_IN_MS - elapsedMs, undefined, { signal }).catch(() => undefined)
       } catch (error) {
+        this.#longPolling = false
+        this.#acks.giveBack(acks)
         if (signal.aborted) break
         failures += 1
         const delayMs = this.#backoffMs(failures, error)

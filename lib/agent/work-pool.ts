@@ -50,12 +50,13 @@ export class WorkPool {
     return Math.max(0, this.#options.concurrency - this.#work.size)
   }
 
-  /** Resolves when a slot is free, or when `signal` aborts. */
-  async freeSlot(signal: AbortSignal): Promise<void> {
+  /** Resolves when at least `wanted` slots (at most all of them) are free, or when `signal` aborts. */
+  async freeSlots(wanted: number, signal: AbortSignal): Promise<void> {
+    const enough = Math.max(1, Math.min(wanted, this.#options.concurrency))
     const wake = () => this.#slotFreed?.()
     signal.addEventListener('abort', wake, { once: true })
     try {
-      while (this.free === 0 && !signal.aborted) await new Promise<void>((resolve) => (this.#slotFreed = resolve))
+      while (this.free < enough && !signal.aborted) await new Promise<void>((resolve) => (this.#slotFreed = resolve))
     } finally {
       signal.removeEventListener('abort', wake)
     }
@@ -102,7 +103,9 @@ export class WorkPool {
     if (work.released) return
     work.stopExtending()
     reportOutcome(this.#options, lease, result, this.#options.now() - work.startedAt)
-    await this.#options.acks.add({ lease: lease.lease, ...result.outcome } as AckItem, lease.requestId, this.#ackDeadline())
+    // The slot is free once the ack is queued: the batcher sends it (perhaps on the next pull)
+    // and stop() flushes it. Waiting for the cloud here would keep slots idle for a round trip.
+    void this.#options.acks.add({ lease: lease.lease, ...result.outcome } as AckItem, lease.requestId, this.#ackDeadline())
   }
 
   /** An ack later than this finds the lease expired anyway (it was extended at most half a lease ago). */

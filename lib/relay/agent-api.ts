@@ -8,7 +8,8 @@ import type { SyncCounts, Watermark } from './sync-types.ts'
  * is /agent/v2, never an edit here.
  */
 export const AGENT_API_PREFIX = '/agent/v1'
-export const MAX_PULL_BATCH = 10
+/** Leases one pull may ask for; the server gathers them from several queue receives (the queue port takes 10 at a time, as SQS does). */
+export const MAX_PULL_BATCH = 100
 export const MAX_PULL_WAIT_IN_SECONDS = 20
 export const MAX_LEASE_IN_SECONDS = 43_200
 
@@ -17,21 +18,6 @@ const errorSummary = z.object({
   message: z.string().check(z.maxLength(4000)),
 })
 
-export const pullRequestSchema = z.object({
-  /** Leases wanted, 1..10. */
-  max: z._default(z.number().check(z.int(), z.gte(1), z.lte(MAX_PULL_BATCH)), MAX_PULL_BATCH),
-  /** Long poll: answer as soon as work is there, or after this many seconds with none. */
-  waitSeconds: z._default(z.number().check(z.gte(0), z.lte(MAX_PULL_WAIT_IN_SECONDS)), MAX_PULL_WAIT_IN_SECONDS),
-  /** Lease length; the agent extends it for slow work. Default from the server config. */
-  leaseSeconds: z.optional(z.number().check(z.int(), z.gte(5), z.lte(MAX_LEASE_IN_SECONDS))),
-  /**
-   * This agent process: `<start time in epoch ms>-<random>`, new at every start. When a newer one
-   * pulls, the leases of the agent's earlier processes are taken back at once (a restarted agent
-   * does not wait out its own crashed leases).
-   */
-  incarnation: z.optional(z.string().check(z.regex(/^\d{1,16}-[A-Za-z0-9-]{1,64}$/, 'expected <epoch ms>-<random id>'))),
-})
-export type PullRequest = z.infer<typeof pullRequestSchema>
 
 export interface LeaseGrant {
   /** Opaque lease token: pass it back to ack/extend. */
@@ -72,6 +58,8 @@ export interface SyncGrant {
 }
 export interface PullResponse {
   leases: LeaseGrant[]
+  /** The results of the acks the pull carried, in their order; absent when it carried none. */
+  acks?: AckResponse['results']
 }
 
 const watermarkSchema = z.object({
@@ -148,11 +136,36 @@ export const ackItemSchema = z.discriminatedUnion('outcome', [
     error: z.optional(errorSummary),
   }),
 ])
+/** Acks one call may carry (POST /ack, or riding on a pull). */
+export const MAX_ACKS_PER_CALL = 100
+
 export const ackRequestSchema = z.object({
-  acks: z.array(ackItemSchema).check(z.minLength(1), z.maxLength(100)),
+  acks: z.array(ackItemSchema).check(z.minLength(1), z.maxLength(MAX_ACKS_PER_CALL)),
 })
 export type AckItem = z.infer<typeof ackItemSchema>
 export type AckRequest = z.infer<typeof ackRequestSchema>
+
+export const pullRequestSchema = z.object({
+  /** Leases wanted, 1..100. */
+  max: z._default(z.number().check(z.int(), z.gte(1), z.lte(MAX_PULL_BATCH)), MAX_PULL_BATCH),
+  /** Long poll: answer as soon as work is there, or after this many seconds with none. */
+  waitSeconds: z._default(z.number().check(z.gte(0), z.lte(MAX_PULL_WAIT_IN_SECONDS)), MAX_PULL_WAIT_IN_SECONDS),
+  /** Lease length; the agent extends it for slow work. Default from the server config. */
+  leaseSeconds: z.optional(z.number().check(z.int(), z.gte(5), z.lte(MAX_LEASE_IN_SECONDS))),
+  /**
+   * This agent process: `<start time in epoch ms>-<random>`, new at every start. When a newer one
+   * pulls, the leases of the agent's earlier processes are taken back at once (a restarted agent
+   * does not wait out its own crashed leases).
+   */
+  incarnation: z.optional(z.string().check(z.regex(/^\d{1,16}-[A-Za-z0-9-]{1,64}$/, 'expected <epoch ms>-<random id>'))),
+  /**
+   * Acks of finished work riding along (as POST /ack would take them): they are recorded first,
+   * their results come back in the answer's `acks`. A busy agent so saves one call and one ledger
+   * commit per batch. Agents send `waitSeconds: 0` with them, so the results are not held by a long poll.
+   */
+  acks: z.optional(z.array(ackItemSchema).check(z.maxLength(MAX_ACKS_PER_CALL))),
+})
+export type PullRequest = z.infer<typeof pullRequestSchema>
 
 /** ok: recorded. lease_lost: the lease had expired and the request moved on (the work may be redone). dead_lettered: retry asked but attempts are used up. */
 export type AckStatus = 'ok' | 'lease_lost' | 'dead_lettered' | 'invalid_lease'

@@ -13,21 +13,39 @@ import type { RelayRequest } from './types.ts'
 
 /** The queue hides a leased message a little longer than the ledger lease, so a redelivery finds the lease expired. */
 const VISIBILITY_MARGIN_IN_SECONDS = 2
+/** The queue port's largest receive (SQS ReceiveMessage takes at most 10). */
+const MAX_RECEIVE_BATCH = 10
 
-/** POST /agent/v1/pull: long-polls the queue and leases what the ledger allows. */
+/** `count` messages as receive sizes of at most MAX_RECEIVE_BATCH. */
+function receiveBatches(count: number): number[] {
+  return Array.from({ length: Math.ceil(count / MAX_RECEIVE_BATCH) }, (_, index) => Math.min(MAX_RECEIVE_BATCH, count - index * MAX_RECEIVE_BATCH))
+}
+
+/**
+ * POST /agent/v1/pull: records the acks it carries (as POST /ack would), then long-polls the
+ * queue and leases what the ledger allows.
+ */
 export async function pullLeases(deps: RelayDeps, agentId: string, pull: PullRequest): Promise<PullResponse> {
+  const acked = pull.acks && pull.acks.length > 0 ? await ackLeases(deps, agentId, pull.acks) : undefined
+  const { leases } = await leaseWork(deps, agentId, pull)
+  return acked ? { leases, acks: acked.results } : { leases }
+}
+
+async function leaseWork(deps: RelayDeps, agentId: string, pull: PullRequest): Promise<PullResponse> {
   const leaseSeconds = pull.leaseSeconds ?? deps.config.lease.defaultSeconds
   const deadline = Date.now() + pull.waitSeconds * 1000
   await takeOverEarlierIncarnations(deps, agentId, pull.incarnation)
   const leases: LeaseGrant[] = []
+  const visibilitySeconds = leaseSeconds + VISIBILITY_MARGIN_IN_SECONDS
+  const receive = (maxMessages: number, waitSeconds: number) => deps.queue.receive({ maxMessages, waitSeconds, visibilitySeconds, ...(deps.signal ? { signal: deps.signal } : {}) })
   do {
     const waitSeconds = Math.max(0, Math.ceil((deadline - Date.now()) / 1000))
-    const messages = await deps.queue.receive({
-      maxMessages: pull.max - leases.length,
-      waitSeconds,
-      visibilitySeconds: leaseSeconds + VISIBILITY_MARGIN_IN_SECONDS,
-      ...(deps.signal ? { signal: deps.signal } : {}),
-    })
+    const wanted = pull.max - leases.length
+    const first = await receive(Math.min(MAX_RECEIVE_BATCH, wanted), waitSeconds)
+    // A full first batch means more is waiting: take the rest at once, in receives started
+    // together (on SQLite they share one commit), not one long poll after another.
+    const rest = first.length === Math.min(MAX_RECEIVE_BATCH, wanted) && wanted > MAX_RECEIVE_BATCH ? await Promise.all(receiveBatches(wanted - first.length).map((size) => receive(size, 0))) : []
+    const messages = [first, ...rest].flat()
     const granted = await Promise.all(
       messages.map((message) =>
         claimMessage(deps, agentId, leaseSeconds, message, pull.incarnation).catch((error: unknown) => {

@@ -112,6 +112,28 @@ describe.concurrent.each(families)('relay on $name', (family) => {
     await expectNothingLeased(relay, 'agent-1')
   })
 
+  it('records acks riding on a pull before it leases, answers their results, and gathers more than one receive', async (context) => {
+    const relay = await setup(context)
+    const ids = Array.from({ length: 25 }, (_, n) => `r${n}`)
+    const { requests } = accepted(await ingestWebhook(relay, webhook({ ids })))
+    const first = await pullLeases(relay, 'agent-1', { max: 3, waitSeconds: 2 })
+    expect(first.leases).toHaveLength(3)
+    expect(first.acks).toBeUndefined()
+    // 22 left: more than one queue receive (10 at most each) serves a pull for 30.
+    const acks = [{ lease: first.leases[0]!.lease, outcome: 'done' as const }, { lease: first.leases[1]!.lease, outcome: 'retry' as const, delaySeconds: 60, error: { message: 'later' } }, { lease: 'garbage', outcome: 'done' as const }]
+    const second = await pullLeases(relay, 'agent-1', { max: 30, waitSeconds: 0, acks })
+    expect(second.acks).toEqual([
+      expect.objectContaining({ lease: first.leases[0]!.lease, status: 'ok' }),
+      expect.objectContaining({ lease: first.leases[1]!.lease, status: 'ok', nextAttemptAt: expect.any(String) }),
+      { lease: 'garbage', status: 'invalid_lease' },
+    ])
+    const done = requests.find((id) => id === first.leases[0]!.requestId)!
+    expect(await relay.ledger.getRequest(done)).toMatchObject({ state: 'done' })
+    const leased = new Set([...first.leases, ...second.leases].map((lease) => lease.recordId))
+    expect(second.leases).toHaveLength(22)
+    expect(leased).toEqual(new Set(ids))
+  })
+
   it('answers a repeated delivery id as a duplicate', async (context) => {
     const relay = await setup(context)
     const hook = webhook({ ids: ['7'] })

@@ -190,7 +190,8 @@ describe('agent API over HTTP', () => {
   })
 
   it('400 for a body outside the schema', async () => {
-    expectError(await agent('pull', { max: 50 }), 400, 'request.invalid')
+    expectError(await agent('pull', { max: 101 }), 400, 'request.invalid')
+    expectError(await agent('pull', { max: 10, acks: Array.from({ length: 101 }, () => ({ lease: 'x', outcome: 'done' })) }), 400, 'request.invalid')
     expectError(await agent('ack', { acks: [] }), 400, 'request.invalid')
   })
 

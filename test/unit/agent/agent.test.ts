@@ -20,8 +20,8 @@ interface Setup {
   peakConcurrency: () => number
 }
 
-async function setup(options: { concurrency?: number; saasReply?: (id: string) => Reply; agent?: AgentOptions; cloudUrl?: string; token?: string; extraYaml?: string } = {}): Promise<Setup> {
-  const cloud = await startFakeCloud()
+async function setup(options: { concurrency?: number; saasReply?: (id: string) => Reply; agent?: AgentOptions; cloudUrl?: string; token?: string; extraYaml?: string; acksOnPull?: boolean } = {}): Promise<Setup> {
+  const cloud = await startFakeCloud(options.acksOnPull === undefined ? {} : { acksOnPull: options.acksOnPull })
   cleanups.push(() => cloud.close())
   let active = 0
   let peak = 0
@@ -69,6 +69,28 @@ describe('agent', () => {
     // Never asks for more leases than it has free slots.
     expect(Math.max(...cloud.pulls.map((pull) => pull.max))).toBeLessThanOrEqual(3)
     expect(cloud.pulls[0]).toMatchObject({ max: 3, waitSeconds: 1, leaseSeconds: 30 })
+  })
+
+  it('sends the acks of a busy pool on its next pull, which then does not wait for work', async () => {
+    const { cloud } = await setup({ concurrency: 8, saasReply: (id) => ({ body: { id }, delayMs: 40 }) })
+    const grants = Array.from({ length: 40 }, (_, n) => cloud.enqueue({ recordId: String(n) }))
+    await waitUntil(() => cloud.acks.length === 40, 10_000, '40 acks')
+    expect(new Set(cloud.acks.map((ack) => ack.lease))).toEqual(new Set(grants.map((grant) => grant.lease)))
+    const carrying = cloud.pulls.filter((pull) => (pull.acks?.length ?? 0) > 0)
+    // Most acks rode on pulls (the last wave's go on their own, the pull then long-polling an empty queue);
+    // a pull carrying acks never long-polls, and a busy pool pulls in batches.
+    expect(carrying.reduce((sum, pull) => sum + pull.acks!.length, 0)).toBeGreaterThanOrEqual(20)
+    expect(carrying.every((pull) => pull.waitSeconds === 0)).toBe(true)
+    expect(cloud.pulls.slice(1).every((pull) => pull.max >= 2)).toBe(true)
+  })
+
+  it('sends acks on their own to a cloud that ignores acks on pulls (an older one), once it saw that', async () => {
+    const { cloud, log } = await setup({ concurrency: 8, acksOnPull: false, saasReply: (id) => ({ body: { id }, delayMs: 40 }) })
+    const grants = Array.from({ length: 24 }, (_, n) => cloud.enqueue({ recordId: String(n) }))
+    await waitUntil(() => cloud.acks.length === 24, 10_000, '24 acks')
+    expect(new Set(cloud.acks.map((ack) => ack.lease))).toEqual(new Set(grants.map((grant) => grant.lease)))
+    expect(cloud.pulls.filter((pull) => (pull.acks?.length ?? 0) > 0)).toHaveLength(1)
+    expect(log.lines.filter((line) => line.msg === 'the cloud does not take acks on pulls (an older hookferry): sending them on their own')).toHaveLength(1)
   })
 
   it('writes one structured log line per outcome', async () => {

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { AckItem, CheckpointRequest, CheckpointResponse, ExtendRequest, HeartbeatRequest, LeaseGrant, PullRequest } from '../../../lib/relay/agent-api.ts'
+import type { AckItem, AckResponse, CheckpointRequest, CheckpointResponse, ExtendRequest, HeartbeatRequest, LeaseGrant, PullRequest } from '../../../lib/relay/agent-api.ts'
 import { makeLease } from './helpers.ts'
 
 export interface FakeCloud {
@@ -26,10 +26,12 @@ export interface FakeCloud {
 
 /**
  * A small in-memory Agent API v1 (POST /agent/v1/pull | ack | extend | checkpoint | heartbeat) on a real
- * HTTP server: bearer-token check, long-polled pulls, and a record of every call.
+ * HTTP server: bearer-token check, long-polled pulls (with acks riding on them), and a record of every call.
  */
-export async function startFakeCloud(options: { token?: string } = {}): Promise<FakeCloud> {
+export async function startFakeCloud(options: { token?: string; acksOnPull?: boolean } = {}): Promise<FakeCloud> {
   const token = options.token ?? 'agent-token-secret-123'
+  /** false: an older cloud that ignores acks riding on a pull (it drops unknown fields). */
+  const acksOnPull = options.acksOnPull ?? true
   const queue: LeaseGrant[] = []
   const waiting = new Set<() => void>()
   let failure: { status: number; code: string; retryAfter?: string } | undefined
@@ -47,7 +49,7 @@ export async function startFakeCloud(options: { token?: string } = {}): Promise<
     response.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body))
   }
 
-  const pull = async (request: PullRequest, response: ServerResponse, closed: () => boolean) => {
+  const pull = async (request: PullRequest, response: ServerResponse, closed: () => boolean, acks: AckResponse['results'] | undefined) => {
     const deadline = Date.now() + request.waitSeconds * 1000
     while (queue.length === 0 && Date.now() < deadline && !closed()) {
       await new Promise<void>((resolve) => {
@@ -60,7 +62,7 @@ export async function startFakeCloud(options: { token?: string } = {}): Promise<
         waiting.add(wake)
       })
     }
-    send(response, 200, { leases: queue.splice(0, request.max ?? 10) })
+    send(response, 200, { leases: queue.splice(0, request.max ?? 10), ...(acks ? { acks } : {}) })
   }
 
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
@@ -79,10 +81,15 @@ export async function startFakeCloud(options: { token?: string } = {}): Promise<
       }
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>
       switch (request.url) {
-        case '/agent/v1/pull':
+        case '/agent/v1/pull': {
           cloud.pulls.push(body as PullRequest)
-          void pull({ max: 10, waitSeconds: 20, ...body } as PullRequest, response, () => closed)
+          const riding = (body.acks as AckItem[] | undefined) ?? []
+          // As the real cloud: acks riding on a pull are recorded first, their results answered with the leases.
+          if (acksOnPull) cloud.acks.push(...riding)
+          const results = acksOnPull && riding.length > 0 ? riding.map((ack) => ({ lease: ack.lease, status: 'ok' as const })) : undefined
+          void pull({ max: 10, waitSeconds: 20, ...body } as PullRequest, response, () => closed, results)
           return
+        }
         case '/agent/v1/ack': {
           const acks = body.acks as AckItem[]
           cloud.acks.push(...acks)
