@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { RecordMutation } from '../../../lib/ports/ledger.ts'
-import { decideClaim, decideEvent, decideExtend, decideFinish, decideRedriven, decideRelease, decideRetry, type NewRequestSpec } from '../../../lib/relay/record-machine.ts'
+import { decideClaim, decideEvent, decideExtend, decideFinish, decideRedriven, decideRelease, decideRetry, decideTakeOver, type NewRequestSpec } from '../../../lib/relay/record-machine.ts'
 import { keepLast, recordPointingAt } from '../../../lib/relay/record-state.ts'
 import { decideReplay } from '../../../lib/relay/replay-decisions.ts'
 import type { RelayRequest } from '../../../lib/relay/types.ts'
@@ -224,6 +224,48 @@ describe('dead-letter replay into a busy record', () => {
     // The record was left "queued" pointing at it (e.g. written by an older version).
     store.record = { ...store.record!, state: 'queued' }
     expect(store.apply(decideReplay(store.snapshot(), { requestId: first.requestId, now: at(2), by: 'ops' }))).toMatchObject({ status: 'requeued' })
+  })
+})
+
+describe('a restarted agent taking back a lease (decideTakeOver)', () => {
+  it('requeues the request unsent, closing the attempt as expired; the attempt counts', () => {
+    const store = new RecordStore()
+    const first = newEvent(store, 'd1', 0)
+    claim(store, first.requestId, 'L1', 0)
+    store.requests.set(first.requestId, { ...store.request(first.requestId), sentAt: at(0).toISOString() })
+    expect(store.apply(decideTakeOver(store.snapshot(), { requestId: first.requestId, leaseId: 'L1', now: at(4) }))).toEqual({ status: 'requeued' })
+    const request = store.request(first.requestId)
+    expect(request).toMatchObject({ state: 'queued', attempts: 1, lastError: { code: 'lease.taken_over' } })
+    expect(request.history).toEqual([expect.objectContaining({ leaseId: 'L1', outcome: 'lease_expired', durationMs: 4000, error: { code: 'lease.taken_over', message: 'the agent restarted: the lease of its previous process was taken back' } })])
+    expect('sentAt' in request).toBe(false)
+    expect('lease' in request).toBe(false)
+    expect(store.record).toMatchObject({ state: 'queued', requestId: first.requestId })
+    // The old process's late ack is refused: its lease id is gone.
+    expect(store.apply(decideFinish(store.snapshot(), { ...lease(first.requestId, 'L1', 5), outcome: 'done' }))).toEqual({ status: 'lease_lost' })
+  })
+
+  it('folds events that came meanwhile into the requeued request; the folded follow-up keeps its own fields', () => {
+    const store = new RecordStore()
+    const first = newEvent(store, 'd1', 0)
+    claim(store, first.requestId, 'L1', 0)
+    const deferred = newEvent(store, 'd2', 1)
+    store.requests.set(deferred.requestId, { ...store.request(deferred.requestId), sentAt: at(1).toISOString() })
+    store.apply(decideTakeOver(store.snapshot(), { requestId: first.requestId, leaseId: 'L1', now: at(2) }))
+    expect(store.request(first.requestId)).toMatchObject({ state: 'queued', eventCount: 2 })
+    expect(store.request(deferred.requestId)).toMatchObject({ state: 'discarded', sentAt: at(1).toISOString() })
+  })
+
+  it('writes nothing when the request moved on: unknown, finished, or leased again under another lease', () => {
+    const store = new RecordStore()
+    expect(decideTakeOver(store.snapshot(), { requestId: 'unknown', leaseId: 'L1', now: at(1) })).toEqual({ result: { status: 'moved_on' } })
+    const first = newEvent(store, 'd1', 0)
+    claim(store, first.requestId, 'L1', 0)
+    store.apply(decideRelease(store.snapshot(), { requestId: first.requestId, leaseId: 'L1', agentId: 'a1', now: at(1) }))
+    expect(decideTakeOver(store.snapshot(), { requestId: first.requestId, leaseId: 'L1', now: at(2) })).toEqual({ result: { status: 'moved_on' } })
+    claim(store, first.requestId, 'L2', 2)
+    expect(decideTakeOver(store.snapshot(), { requestId: first.requestId, leaseId: 'L1', now: at(3) })).toEqual({ result: { status: 'moved_on' } })
+    store.apply(decideFinish(store.snapshot(), { ...lease(first.requestId, 'L2', 4), outcome: 'done' }))
+    expect(decideTakeOver(store.snapshot(), { requestId: first.requestId, leaseId: 'L2', now: at(5) })).toEqual({ result: { status: 'moved_on' } })
   })
 })
 
