@@ -20,7 +20,7 @@ type Item = Record<string, unknown>
 
 /** The API action of an SDK command ("GetItemCommand", or lib-dynamodb's "GetCommand" → "GetItem"). */
 const actionOf = (commandName: string): string =>
-  ({ GetCommand: 'GetItem', PutCommand: 'PutItem', UpdateCommand: 'UpdateItem', DeleteCommand: 'DeleteItem', QueryCommand: 'Query', ScanCommand: 'Scan', TransactWriteCommand: 'TransactWriteItems', TransactGetCommand: 'TransactGetItems' })[commandName] ??
+  ({ GetCommand: 'GetItem', BatchGetCommand: 'BatchGetItem', PutCommand: 'PutItem', UpdateCommand: 'UpdateItem', DeleteCommand: 'DeleteItem', QueryCommand: 'Query', ScanCommand: 'Scan', TransactWriteCommand: 'TransactWriteItems', TransactGetCommand: 'TransactGetItems' })[commandName] ??
   commandName.replace(/Command$/, '')
 
 /** Size of a value as DynamoDB counts it (close enough for 1 KB / 4 KB rounding). */
@@ -39,14 +39,17 @@ const writeUnits = (item: Item | undefined): number => Math.max(1, Math.ceil((it
 const readUnits = (bytes: number, consistent: boolean): number => Math.max(1, Math.ceil(bytes / 4096)) * (consistent ? 1 : 0.5)
 
 /**
- * Writes to the state index (gsi1, projection ALL) caused by writing `item`: none without index
- * keys; one for a new item (`attribute_not_exists`); two for an existing one (the old entry is
- * deleted and a new one written, as its sort key holds updatedAt).
+ * Writes to the state index (gsi1, keys only: an entry is well under 1 KB) caused by a transaction
+ * writing `item`: none without index keys; one for a new item (`attribute_not_exists`); two for
+ * an existing one (assumed moved: its old entry deleted and a new one written — an upper bound, as
+ * a transaction's input does not show the stored item).
  */
 function indexWriteUnits(item: Item, condition: string | undefined): number {
   if (item.gsi1pk === undefined) return 0
-  return writeUnits(item) * (condition?.includes('attribute_not_exists') ? 1 : 2)
+  return condition?.startsWith('attribute_not_exists(pk)') && !condition.includes(' OR ') ? 1 : 2
 }
+
+const SINGLE_ITEM_WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem'])
 
 /** The item kinds a call touches: the prefix of each key's pk (`REC#…` → REC), `+`-joined, index queries as `<index>:<prefix>`. */
 function itemKindsOf(input: Record<string, unknown>): string {
@@ -57,14 +60,16 @@ function itemKindsOf(input: Record<string, unknown>): string {
       .map((entry) => Object.entries(entry).map(([operation, body]) => `${operation === 'Put' ? '' : `${operation}:`}${kindOf(keyOf(body))}`)[0])
       .join('+')
   }
+  if (input.RequestItems !== undefined) {
+    const keys = Object.values(input.RequestItems as Record<string, { Keys?: Item[] }>).flatMap((request) => request.Keys ?? [])
+    return [...new Set(keys.map((key) => kindOf(key.pk)))].sort().join('+')
+  }
   if (input.KeyConditionExpression !== undefined) {
     const values = (input.ExpressionAttributeValues ?? {}) as Item
     return `${typeof input.IndexName === 'string' ? `${input.IndexName}:` : ''}${kindOf(values[':pk'])}`
   }
   return kindOf(keyOf(input))
 }
-
-const SINGLE_ITEM_WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem'])
 
 interface Put {
   Item: Item
@@ -77,6 +82,13 @@ function unitsOf(action: string, input: Record<string, unknown>, output: Record<
   switch (action) {
     case 'GetItem':
       return { read: readUnits(output?.Item ? itemSize(output.Item as Item) : 0, consistent), write: 0 }
+    case 'BatchGetItem': {
+      // Each item is rounded up to 4 KB on its own.
+      const requested = (input.RequestItems ?? {}) as Record<string, { ConsistentRead?: boolean }>
+      const responses = (output?.Responses ?? {}) as Record<string, Item[]>
+      const read = Object.entries(responses).reduce((sum, [table, items]) => sum + items.reduce((units, item) => units + readUnits(itemSize(item), requested[table]?.ConsistentRead === true), 0), 0)
+      return { read, write: 0 }
+    }
     case 'Query':
     case 'Scan':
       return { read: readUnits(((output?.Items ?? []) as Item[]).reduce((sum, item) => sum + itemSize(item), 0), consistent), write: 0 }

@@ -1,6 +1,10 @@
 import { type CreateTableCommandInput, type DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb'
 
-/** The GSI that lists requests by state, newest first: gsi1pk = `STATE#<state>`, gsi1sk = `<updatedAt>#<id>`. */
+/**
+ * The GSI that lists requests by state, newest first: gsi1pk = `STATE#<state>`, gsi1sk = `<updatedAt>#<id>`.
+ * Keys only: a write that keeps an item's index keys (markSent, a lease extension) then costs no
+ * index write, and listing reads the items themselves (dynamo-list-requests.ts).
+ */
 export const LEDGER_STATE_INDEX = 'gsi1'
 /** Epoch seconds; DynamoDB deletes the item some time after it passes (lazily: reads must check it too). */
 export const LEDGER_TTL_ATTRIBUTE = 'expiresAt'
@@ -30,7 +34,7 @@ export function ledgerTableDefinition(tableName: string): CreateTableCommandInpu
           { AttributeName: 'gsi1pk', KeyType: 'HASH' },
           { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
         ],
-        Projection: { ProjectionType: 'ALL' },
+        Projection: { ProjectionType: 'KEYS_ONLY' },
       },
     ],
   }
