@@ -51,8 +51,8 @@ export function createLocalRuntime({ config, dataDir, log, signal }: { config: S
     random: Math.random,
     signal,
     close: () => {
-      // Calls still waiting for the group's commit get it, rather than a rollback by close().
-      commitGroupOf(db).flush()
+      // Calls still waiting for the group's commit (and its sync) get it, rather than a rollback by close().
+      commitGroupOf(db).close()
       db.close()
     },
   }

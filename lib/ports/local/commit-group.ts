@@ -1,8 +1,22 @@
 import type { DatabaseSync } from 'node:sqlite'
+import { StorageUnavailableError } from '../../errors.ts'
 import { withSqlite } from './sqlite-errors.ts'
+import { WalSync } from './wal-sync.ts'
 
 interface Waiter {
   settle(error: unknown): void
+}
+
+/** Makes what was committed so far durable (see wal-sync.ts). */
+export interface LogSyncer {
+  sync(): Promise<void>
+  syncNow(): void
+}
+
+/** Commits done, waiting for the log sync that makes them durable. */
+interface Unsynced {
+  waiters: Waiter[]
+  commits: { settle(error: unknown): void }[]
 }
 
 /**
@@ -28,10 +42,18 @@ export class CommitUnit {
  * Group commit for one connection: every call made while a transaction is open joins it, and the
  * transaction commits once per turn of the event loop (setImmediate), so webhooks arriving together
  * share one fsync instead of paying one each. No caller sees a result before the commit that holds
- * it: writes, and reads that ran inside the open transaction (they may have seen its uncommitted
- * rows), resolve only after COMMIT returned; when COMMIT fails, every one of them rejects. Each
- * write runs in its own SAVEPOINT, so a failing one is undone alone and the others still commit.
- * node:sqlite is synchronous: a call runs to the end before any other code of this process runs.
+ * it is durable: writes, and reads that ran inside the open transaction (they may have seen its
+ * uncommitted rows), resolve only after COMMIT returned and the log was synced; when either fails,
+ * every one of them rejects. Each write runs in its own SAVEPOINT, so a failing one is undone alone
+ * and the others still commit. node:sqlite is synchronous: a call runs to the end before any other
+ * code of this process runs.
+ *
+ * For a file database in WAL mode the sync runs off the event loop (wal-sync.ts): COMMIT only
+ * writes the log, and the next turns' transactions run while the disk syncs (one sync at a time;
+ * the commits made meanwhile share the next one). A read outside any transaction waits for the
+ * sync in progress too, since it may have seen rows committed but not yet durable. A failed sync
+ * leaves the group broken: every later call rejects as storage unavailable (the server answers
+ * 503) until the process restarts, since what reached the disk is then unknown.
  */
 export class CommitGroup {
   readonly #db: DatabaseSync
@@ -40,9 +62,18 @@ export class CommitGroup {
   #flushScheduled = false
   /** Settles with the open transaction's COMMIT: what units wait for. */
   #commit: { promise: Promise<void>; settle(error: unknown): void } | undefined
+  readonly #wal: LogSyncer | undefined
+  /** Committed, for the next sync (`#inFlight` is the one running). */
+  #unsynced: Unsynced = { waiters: [], commits: [] }
+  /** The batch of the sync running now. */
+  #inFlight: Unsynced | undefined
+  #closed = false
+  #broken: Error | undefined
 
-  constructor(db: DatabaseSync) {
+  /** `syncer`: how commits become durable after COMMIT (default: WalSync for a file in WAL mode; none: COMMIT with FULL). */
+  constructor(db: DatabaseSync, syncer: LogSyncer | undefined = WalSync.for(db)) {
     this.#db = db
+    this.#wal = syncer
   }
 
   /** True while a transaction is open: this process holds the write lock until the turn ends. */
@@ -55,6 +86,7 @@ export class CommitGroup {
    * or at once as part of `unit` (whose durable() then waits for that commit).
    */
   write<T>(action: string, work: () => T, unit?: CommitUnit): Promise<T> {
+    if (this.#broken) return Promise.reject(this.#broken)
     let outcome: { value: T } | { error: unknown }
     try {
       withSqlite(action, () => {
@@ -82,8 +114,30 @@ export class CommitGroup {
     } catch (error) {
       outcome = { error }
     }
-    if (!this.#open) return 'value' in outcome ? Promise.resolve(outcome.value) : Promise.reject(outcome.error as Error)
+    if (!this.#open) return this.#settleAfterSync(outcome)
     return this.#settleAfterCommit(outcome, unit)
+  }
+
+  /** Synchronous transactions of others on this connection (migrations, sweeps) make their commit durable here. */
+  syncNow(): void {
+    this.#wal?.syncNow()
+  }
+
+  /** Commits, syncs what is still waiting for a sync (blocking), settles every waiter: before closing the connection. */
+  close(): void {
+    this.#closed = true
+    this.flush()
+    const batches = [this.#inFlight, this.#takeUnsynced()].filter((batch) => batch !== undefined)
+    this.#inFlight = undefined
+    if (batches.every((batch) => batch.waiters.length === 0 && batch.commits.length === 0)) return
+    let failure: unknown
+    try {
+      this.#wal?.syncNow()
+    } catch (error) {
+      failure = new StorageUnavailableError('could not sync the database log to disk', { cause: error })
+    }
+    // The sync that was running may end later: settling again is then a no-op.
+    for (const batch of batches) settleBatch(batch, failure)
   }
 
   /** Commits the open transaction now (before a synchronous transaction of its own, or before closing). */
@@ -101,8 +155,52 @@ export class CommitGroup {
       failure = error
       this.#rollback()
     }
-    commit?.settle(failure)
-    for (const waiter of waiters) waiter.settle(failure)
+    if (failure !== undefined || this.#wal === undefined) {
+      // Failed (nothing of it is kept), or committed with synchronous = FULL: settled now.
+      commit?.settle(failure)
+      for (const waiter of waiters) waiter.settle(failure)
+      return
+    }
+    this.#unsynced.waiters.push(...waiters)
+    if (commit) this.#unsynced.commits.push(commit)
+    if (!this.#closed) this.#startSync()
+  }
+
+  #takeUnsynced(): Unsynced {
+    const batch = this.#unsynced
+    this.#unsynced = { waiters: [], commits: [] }
+    return batch
+  }
+
+  /** One sync at a time; commits made while it runs wait for the next one. */
+  #startSync(): void {
+    if (this.#inFlight !== undefined || this.#wal === undefined || this.#closed) return
+    if (this.#unsynced.waiters.length === 0 && this.#unsynced.commits.length === 0) return
+    const batch = (this.#inFlight = this.#takeUnsynced())
+    this.#wal.sync().then(
+      () => {
+        if (this.#inFlight === batch) this.#inFlight = undefined
+        settleBatch(batch, undefined)
+        this.#startSync()
+      },
+      (error: unknown) => {
+        if (this.#inFlight === batch) this.#inFlight = undefined
+        this.#broken = new StorageUnavailableError('could not sync the database log to disk; restart hookferry', { cause: error })
+        settleBatch(batch, this.#broken)
+        settleBatch(this.#takeUnsynced(), this.#broken)
+      },
+    )
+  }
+
+  /** A read outside any transaction: it may have seen rows committed but not yet synced. */
+  #settleAfterSync<T>(outcome: { value: T } | { error: unknown }): Promise<T> {
+    const settled = (): Promise<T> => ('value' in outcome ? Promise.resolve(outcome.value) : Promise.reject(outcome.error as Error))
+    if (this.#broken) return Promise.reject(this.#broken)
+    if (this.#inFlight === undefined && this.#unsynced.waiters.length === 0 && this.#unsynced.commits.length === 0) return settled()
+    return new Promise<T>((resolve, reject) => {
+      this.#unsynced.waiters.push({ settle: (error) => (error === undefined ? settled().then(resolve, reject) : reject(error as Error)) })
+      this.#startSync()
+    })
   }
 
   #inSavepoint<T>(action: string, work: () => T): { value: T } | { error: unknown } {
@@ -176,4 +274,9 @@ export function commitGroupOf(db: DatabaseSync): CommitGroup {
   let group = groups.get(db)
   if (group === undefined) groups.set(db, (group = new CommitGroup(db)))
   return group
+}
+
+function settleBatch(batch: Unsynced, error: unknown): void {
+  for (const commit of batch.commits) commit.settle(error)
+  for (const waiter of batch.waiters) waiter.settle(error)
 }

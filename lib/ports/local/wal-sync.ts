@@ -1,0 +1,89 @@
+import { closeSync, fdatasyncSync, fsyncSync, openSync } from 'node:fs'
+import { open } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import type { DatabaseSync } from 'node:sqlite'
+
+/**
+ * Makes a WAL database's commits durable OFF the event loop. With `synchronous = FULL` SQLite
+ * fsyncs the write-ahead log inside COMMIT, and node:sqlite runs COMMIT on the event loop: while
+ * the disk syncs, no request is parsed (on a shared disk that was most of `serve`'s busy time).
+ * Here the connection commits with `synchronous = NORMAL` (SQLite writes the WAL frames, but does
+ * not sync them) and the log is then synced with fdatasync on libuv's thread pool; the caller
+ * tells nobody about a commit before that sync returned. Crash-safety is SQLite's own: in WAL
+ * mode NORMAL never corrupts the database, it can only lose commits not yet synced, and no
+ * one was told of those. Checkpoints still sync the WAL and the database inside SQLite.
+ */
+export class WalSync {
+  readonly #wal: string
+  readonly #directory: string
+  #directorySynced = false
+
+  private constructor(file: string) {
+    this.#wal = `${file}-wal`
+    this.#directory = dirname(file)
+  }
+
+  /** For a file database in WAL mode: switches the connection to NORMAL and returns the syncer; else undefined (keep FULL). */
+  static for(db: DatabaseSync): WalSync | undefined {
+    const file = db.location()
+    if (file === null || file === '') return undefined
+    const { journal_mode: mode } = db.prepare('PRAGMA journal_mode').get() as { journal_mode: string }
+    if (mode.toLowerCase() !== 'wal') return undefined
+    db.exec('PRAGMA synchronous = NORMAL')
+    return new WalSync(file)
+  }
+
+  /** Syncs what was committed so far, on the thread pool. */
+  async sync(): Promise<void> {
+    const handle = await open(this.#wal, 'r+').catch(ignoreMissingLog)
+    if (handle === undefined) return
+    try {
+      await handle.datasync()
+    } finally {
+      await handle.close()
+    }
+    if (!this.#directorySynced) {
+      // Once: the WAL file's own directory entry (it was created after the database).
+      const directory = await open(this.#directory, 'r')
+      try {
+        await directory.sync()
+      } finally {
+        await directory.close()
+      }
+      this.#directorySynced = true
+    }
+  }
+
+  /** The same, blocking: for the rare synchronous transactions (migrations, sweeps) and for closing. */
+  syncNow(): void {
+    let fd: number
+    try {
+      fd = openSync(this.#wal, 'r+')
+    } catch (error) {
+      return ignoreMissingLog(error)
+    }
+    try {
+      fdatasyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
+    if (!this.#directorySynced) {
+      const directory = openSync(this.#directory, 'r')
+      try {
+        fsyncSync(directory)
+      } finally {
+        closeSync(directory)
+      }
+      this.#directorySynced = true
+    }
+  }
+}
+
+/**
+ * No log file: a connection that closed last checkpointed it into the database (syncing both)
+ * and removed it, so nothing committed waits in it.
+ */
+function ignoreMissingLog(error: unknown): undefined {
+  if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+  throw error
+}
