@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { startAwsEmulators, type AwsEmulators } from './aws-emulators.ts'
 import { benchColdStart } from './cold-start-block.ts'
 import { benchDashboard } from './dashboard-block.ts'
+import { benchDrain, type DrainSettings } from './drain-block.ts'
 import { COST_FLOOR_PER_MILLION, costRows, memoryGbOf, PRICES } from './cost-block.ts'
 import { benchEndToEnd, PATH_ROUND_TRIPS } from './end-to-end-block.ts'
 import { benchIngest, warmUp, type IngestSettings } from './ingest-block.ts'
@@ -35,6 +36,8 @@ const THROUGHPUT: Record<Runtime, ThroughputSettings> = {
   embedded: { concurrencies: [1, 8, 32], warmupMs: 1_000, windowMs: 4_000, senders: 8 },
   aws: { concurrencies: [1, 8, 32], warmupMs: 1_000, windowMs: 4_000, senders: 8 },
 }
+/** Embedded only: one agent emptying a backlog, ingest idle (the agent's own rate). */
+const DRAIN: DrainSettings = { backlog: 3_000, concurrencies: [8, 32, 64] }
 const COLD_IMPORTS = 10
 const AWS_WARM_UP_IN_MS = 10_000
 const MB = 1024 * 1024
@@ -43,7 +46,7 @@ const NOTES = [
   'Floors, all measured in this run on the same machine:',
   '  1 ingest: a plain node:http server in its own process that reads the body and answers 202, sent the very same signed requests.',
   `  2 end to end: ${PATH_ROUND_TRIPS} sequential loopback HTTP round trips (webhook → 202, the pending long poll answered, GET of the record, PUT to the sink) to that server.`,
-  `  3 throughput: as many workers as the agent's concurrency, each doing those ${PATH_ROUND_TRIPS} round trips per record.`,
+  `  3 throughput: as many workers as the agent's concurrency, each doing those ${PATH_ROUND_TRIPS} round trips per record. Drain: a backlog accepted first, then one agent empties it (rate between its first and last delivery); floor: as many workers doing the fetch and the delivery alone (2 round trips per record).`,
   '  4 cold start: a handler that only answers 202, bundled and imported the same way.',
   '  5 footprint: a bare `node` process that only waits.',
   `  6 cost: one API Gateway request to one Lambda billed 1 ms ($${COST_FLOOR_PER_MILLION.toFixed(2)} per 1M).`,
@@ -73,9 +76,10 @@ async function runtimeBlocks(runtime: Runtime, shared: { config: CloudConfig; on
   const endToEnd = await benchEndToEnd(context, END_TO_END[runtime])
   const throughput = await benchThroughput(context, THROUGHPUT[runtime], progress)
   const mixed = runtime === 'embedded' ? (progress('3 throughput, mixed (embedded): ingest saturated while one agent drains'), await benchMixed(context, { concurrency: 8, senders: 16, warmupMs: 1_000, windowMs: 3_000 })) : { rows: [], failures: [] }
+  const drain = runtime === 'embedded' ? await benchDrain(context, DRAIN, progress) : { rows: [], failures: [] }
   return {
-    rows: [...ingest.rows, ...endToEnd.rows, ...throughput.rows, ...mixed.rows],
-    failures: [...ingest.failures, ...endToEnd.failures, ...throughput.failures, ...mixed.failures],
+    rows: [...ingest.rows, ...endToEnd.rows, ...throughput.rows, ...mixed.rows, ...drain.rows],
+    failures: [...ingest.failures, ...endToEnd.failures, ...throughput.failures, ...mixed.failures, ...drain.failures],
     runs: throughput.runs,
   }
 }
