@@ -1,5 +1,6 @@
 import {
   ChangeMessageVisibilityCommand,
+  DeleteMessageBatchCommand,
   DeleteMessageCommand,
   type QueueAttributeName,
   ReceiveMessageCommand,
@@ -12,6 +13,25 @@ import { awsErrorName, translateAwsError } from './aws-errors.ts'
 
 /** SendMessageBatch takes at most 10 entries: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html */
 const MAX_BATCH_ENTRIES = 10
+
+/**
+ * Deletes asked for within this long of each other share one DeleteMessageBatch (up to 10): an
+ * ack request's acks finish their ledger writes at about the same time, and each delete is an
+ * SQS request billed on its own.
+ */
+const DELETE_BATCH_WINDOW_IN_MS = 2
+
+/** A batch entry's failure code that only means the receipt is stale (see isStaleReceiptError). */
+function isStaleReceiptCode(code: string | undefined, message: string | undefined): boolean {
+  if (code === 'ReceiptHandleIsInvalid' || code === 'MessageNotInflight') return true
+  return (code ?? '').startsWith('InvalidParameterValue') && /receipt ?handle/i.test(message ?? '')
+}
+
+interface PendingDelete {
+  receipt: string
+  resolve: () => void
+  reject: (error: unknown) => void
+}
 
 /**
  * Errors that only mean the receipt is stale (the message was deleted, re-received, or its lease
@@ -33,6 +53,8 @@ const moduleClient = (): SQSClient => (defaultClient ??= new SQSClient({ useQueu
 export class SqsWorkQueue implements WorkQueue {
   readonly #queueUrl: string
   readonly #client: SQSClient
+  #pendingDeletes: PendingDelete[] = []
+  #deleteTimer: NodeJS.Timeout | undefined
 
   constructor({ queueUrl, client = moduleClient() }: { queueUrl: string; client?: SQSClient }) {
     this.#queueUrl = queueUrl
@@ -95,9 +117,41 @@ export class SqsWorkQueue implements WorkQueue {
     }
   }
 
-  async delete(receipt: string): Promise<void> {
-    const command = new DeleteMessageCommand({ QueueUrl: this.#queueUrl, ReceiptHandle: receipt })
-    await ignoringStaleReceipt(this.#client.send(command), 'queue delete')
+  /** Resolves once SQS deleted the message (or the receipt was stale); deletes close together go in one batch. */
+  delete(receipt: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#pendingDeletes.push({ receipt, resolve, reject })
+      if (this.#pendingDeletes.length >= MAX_BATCH_ENTRIES) this.#flushDeletes()
+      else this.#deleteTimer ??= setTimeout(() => this.#flushDeletes(), DELETE_BATCH_WINDOW_IN_MS)
+    })
+  }
+
+  #flushDeletes(): void {
+    clearTimeout(this.#deleteTimer)
+    this.#deleteTimer = undefined
+    while (this.#pendingDeletes.length > 0) void this.#deleteBatch(this.#pendingDeletes.splice(0, MAX_BATCH_ENTRIES))
+  }
+
+  async #deleteBatch(batch: PendingDelete[]): Promise<void> {
+    const [only] = batch
+    if (batch.length === 1 && only !== undefined) {
+      const command = new DeleteMessageCommand({ QueueUrl: this.#queueUrl, ReceiptHandle: only.receipt })
+      await ignoringStaleReceipt(this.#client.send(command), 'queue delete').then(only.resolve, only.reject)
+      return
+    }
+    try {
+      const command = new DeleteMessageBatchCommand({ QueueUrl: this.#queueUrl, Entries: batch.map((entry, index) => ({ Id: String(index), ReceiptHandle: entry.receipt })) })
+      const output = await this.#client.send(command)
+      const failed = new Map((output.Failed ?? []).map((entry) => [entry.Id, entry]))
+      batch.forEach((entry, index) => {
+        const failure = failed.get(String(index))
+        if (failure === undefined || isStaleReceiptCode(failure.Code, failure.Message)) entry.resolve()
+        else entry.reject(new StorageUnavailableError(`queue delete failed (${failure.Code ?? 'unknown'}: ${failure.Message ?? ''})`))
+      })
+    } catch (error) {
+      const translated = translateAwsError(error, 'queue delete')
+      for (const entry of batch) entry.reject(translated)
+    }
   }
 
   async changeVisibility(receipt: string, visibilitySeconds: number): Promise<void> {
