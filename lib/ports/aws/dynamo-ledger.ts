@@ -48,8 +48,9 @@ export class DynamoLedger implements Ledger {
   readonly #client: DynamoDBDocumentClient
   readonly #now: () => Date
   /**
-   * Where requests this ledger wrote or read live, newest last: markSent then needs no read to find
-   * the item (a wrong guess only costs the read it saved). Bounded.
+   * Where requests this ledger wrote or looked up live, newest last: markSent (right after the
+   * write that created the request, on the webhook's path) then needs no read to find the item. A
+   * guess gone stale costs one failed conditional write, then the read. Bounded.
    */
   readonly #knownHomes = new Map<string, ItemKey>()
 
