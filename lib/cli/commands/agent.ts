@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import { startAgent } from '../../agent/agent.ts'
 import { loadAgentConfig } from '../../agent/load-agent-config.ts'
+import { settleAgentHeap } from '../../agent/sync/heap-growth.ts'
 import { onShutdown } from '../shutdown.ts'
 import { packageVersion } from '../../version.ts'
 
@@ -16,5 +17,7 @@ export function registerAgentCommand(program: Command): void {
       // Listening for signals before the "started" line: whoever waits for it may stop us at once.
       onShutdown(async () => (await starting).stop())
       await starting
+      // This process is the agent and nothing else: size V8's heap for it (see heap-growth.ts).
+      settleAgentHeap()
     })
 }
