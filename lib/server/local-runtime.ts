@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import type { DatabaseSync } from 'node:sqlite'
 import type { ServerConfig } from '../config/server-config.ts'
-import { commitGroupOf } from '../ports/local/commit-group.ts'
-import { openDatabase } from '../ports/local/open-database.ts'
+import { closeDatabase, openDatabase } from '../ports/local/open-database.ts'
 import { SqliteLedger } from '../ports/local/sqlite-ledger.ts'
 import { SqliteWorkQueue } from '../ports/local/sqlite-queue.ts'
 import { sqliteStorageUnit } from '../ports/local/storage-unit.ts'
@@ -51,9 +50,7 @@ export function createLocalRuntime({ config, dataDir, log, signal }: { config: S
     random: Math.random,
     signal,
     close: () => {
-      // Calls still waiting for the group's commit (and its sync) get it, rather than a rollback by close().
-      commitGroupOf(db).close()
-      db.close()
+      closeDatabase(db)
     },
   }
   return runtime

@@ -8,7 +8,7 @@ import { SQSClient } from '@aws-sdk/client-sqs'
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { inject } from 'vitest'
 import { enableLedgerTtl, ledgerTableDefinition } from '../../lib/ports/aws/dynamo-table.ts'
-import { openDatabase } from '../../lib/ports/local/open-database.ts'
+import { closeDatabase, openDatabase } from '../../lib/ports/local/open-database.ts'
 import { waitForDynamoDbLocal } from './dynamodb-local.ts'
 
 /** Fake credentials, set explicitly (DynamoDB Local only accepts letters and digits in the key id). */
@@ -97,12 +97,12 @@ export function openTempSqlite(): TempSqlite {
     db: openDatabase(file),
     file,
     reopen: () => {
-      temp.db.close()
+      closeDatabase(temp.db)
       temp.db = openDatabase(file)
       return temp.db
     },
     cleanup: () => {
-      if (temp.db.isOpen) temp.db.close()
+      closeDatabase(temp.db)
       rmSync(dir, { recursive: true, force: true })
     },
   }

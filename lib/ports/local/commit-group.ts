@@ -11,6 +11,7 @@ interface Waiter {
 export interface LogSyncer {
   sync(): Promise<void>
   syncNow(): void
+  close?(): void
 }
 
 /** Commits done, waiting for the log sync that makes them durable. */
@@ -129,7 +130,7 @@ export class CommitGroup {
     this.flush()
     const batches = [this.#inFlight, this.#takeUnsynced()].filter((batch) => batch !== undefined)
     this.#inFlight = undefined
-    if (batches.every((batch) => batch.waiters.length === 0 && batch.commits.length === 0)) return
+    if (batches.every((batch) => batch.waiters.length === 0 && batch.commits.length === 0)) return this.#wal?.close?.()
     let failure: unknown
     try {
       this.#wal?.syncNow()
@@ -138,6 +139,7 @@ export class CommitGroup {
     }
     // The sync that was running may end later: settling again is then a no-op.
     for (const batch of batches) settleBatch(batch, failure)
+    this.#wal?.close?.()
   }
 
   /** Commits the open transaction now (before a synchronous transaction of its own, or before closing). */

@@ -3,6 +3,7 @@ import { dirname } from 'node:path'
 import type * as sqlite from 'node:sqlite'
 import { HookferryError } from '../../errors.ts'
 import { MIGRATIONS } from './schema.ts'
+import { commitGroupOf } from './commit-group.ts'
 import { immediateTransaction } from './sqlite-transaction.ts'
 import { loadSqliteQuietly } from '../../sqlite/load-sqlite.ts'
 
@@ -27,6 +28,13 @@ export function openDatabase(file: string): sqlite.DatabaseSync {
     db.close()
     throw error
   }
+}
+
+/** Closes a database opened here: calls still waiting for the group's commit (and its sync) get it first, rather than a rollback. */
+export function closeDatabase(db: sqlite.DatabaseSync): void {
+  if (!db.isOpen) return
+  commitGroupOf(db).close()
+  db.close()
 }
 
 function migrate(db: sqlite.DatabaseSync): void {
