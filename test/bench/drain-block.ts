@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs'
 import type { VerifyConfig } from '../../lib/config/server-config.ts'
 import { newRecordId, webhooksTo, type EndToEndContext } from './end-to-end-block.ts'
-import { row, type Row } from './report.ts'
+import { row, valueRow, type Row } from './report.ts'
 import { startAgentProcess } from './stack.ts'
 import { bucketRates, sleep, summarize } from './stats.ts'
 import { WebhookSender } from './webhook-sender.ts'
@@ -35,6 +36,7 @@ export async function benchDrain(context: EndToEndContext, settings: DrainSettin
     const webhooks = webhooksTo(cloud, context, FILL_SENDERS)
     const ids: string[] = []
     let rejected = 0
+    let agentCpuMs: number | undefined
     const deliveredBefore = onPrem.deliveredAt.length
     try {
       let next = 0
@@ -50,8 +52,10 @@ export async function benchDrain(context: EndToEndContext, settings: DrainSettin
       )
       const agent = await startAgentProcess({ cloud, config, onPrem, concurrency, dir })
       try {
+        const cpuBefore = cpuMs(agent.pid)
         const deadline = performance.now() + DRAIN_TIMEOUT_IN_MS
         while (onPrem.deliveredAt.length - deliveredBefore < ids.length && performance.now() < deadline) await sleep(20)
+        agentCpuMs = cpuMs(agent.pid) - cpuBefore
         await sleep(DUPLICATE_GRACE_IN_MS)
       } finally {
         await agent.stop()
@@ -76,6 +80,8 @@ export async function benchDrain(context: EndToEndContext, settings: DrainSettin
         rates,
         { rate: true, floor: floorRate },
       ),
+      // CPU time is what a busy machine distorts least: the agent's own cost per record.
+      valueRow({ block: '3 throughput', runtime, figure: `drain: agent CPU per record, concurrency ${concurrency} (user + system)`, unit: 'ms' }, (agentCpuMs ?? Number.NaN) / Math.max(1, times.length)),
     )
   }
   return { rows, failures }
@@ -96,4 +102,14 @@ async function floorRecords(floorUrl: string, verify: VerifyConfig, workers: num
   )
   await sender.close()
   return records
+}
+
+/** CPU time (user + system, ms) a process has used so far: /proc/<pid>/stat, in clock ticks of 10 ms. */
+function cpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return (Number(fields[11]) + Number(fields[12])) * 10
+  } catch {
+    return Number.NaN
+  }
 }
