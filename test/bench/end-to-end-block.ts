@@ -1,5 +1,4 @@
 import type { VerifyConfig } from '../../lib/config/server-config.ts'
-import { sampleRss } from './processes.ts'
 import { row, type Row } from './report.ts'
 import { type Cloud, type CloudConfig, type OnPrem, type Runtime, SOURCE, startAgentProcess } from './stack.ts'
 import { sleep, summarize } from './stats.ts'
@@ -11,8 +10,8 @@ import { WebhookSender } from './webhook-sender.ts'
  * The floor is that many sequential loopback round trips, timed in the same run.
  */
 export const PATH_ROUND_TRIPS = 4
+/** The agent's first long poll is in place before the first webhook. */
 const IDLE_SETTLE_IN_MS = 500
-const IDLE_SAMPLING_IN_MS = 1_000
 /** Between samples: the ack lands and the next long poll starts, so each sample starts from an idle agent. */
 const SAMPLE_GAP_IN_MS = 20
 export const MB = 1024 * 1024
@@ -68,22 +67,19 @@ export async function floorRoundTrips(floorUrl: string, verify: VerifyConfig, wo
 }
 
 /**
- * Block 2 (and the idle half of block 5): `hookferry agent` in its own process, at its default
- * concurrency, idle and long-polling; then webhook sent → record at the sink, one at a time.
+ * Block 2: `hookferry agent` in its own process, at its default concurrency, idle and
+ * long-polling; then webhook sent → record at the sink, one at a time. (The agent's RSS is
+ * block 5's, footprint-block.ts.)
  */
 export async function benchEndToEnd(context: EndToEndContext, { samples, warmup }: { samples: number; warmup: number }): Promise<{ rows: Row[]; failures: string[] }> {
-  const { runtime, config, onPrem, floorUrl, bareNodeRssMb, dir } = context
+  const { runtime, config, onPrem, floorUrl, dir } = context
   const failures: string[] = []
   const cloud = await context.newCloud()
   const webhooks = webhooksTo(cloud, context, 1)
   const agent = await startAgentProcess({ cloud, config, onPrem, concurrency: 4, dir })
   const latencies: number[] = []
-  let idleRss: number[]
   try {
     await sleep(IDLE_SETTLE_IN_MS)
-    const idleSampler = sampleRss(agent.pid)
-    await sleep(IDLE_SAMPLING_IN_MS)
-    idleRss = idleSampler.stop().map((bytes) => bytes / MB)
     for (let index = 0; index < warmup + samples; index += 1) {
       const id = newRecordId(`e2e-${runtime}`)
       const delivered = onPrem.delivered(id)
@@ -101,7 +97,6 @@ export async function benchEndToEnd(context: EndToEndContext, { samples, warmup 
   return {
     rows: [
       row({ block: '2 end to end', runtime, figure: 'webhook sent → record at sink', unit: 'ms' }, summarize(latencies), { floor: floor.median }),
-      row({ block: '5 footprint', runtime, figure: 'agent RSS, idle (long-polling)', unit: 'MB' }, summarize(idleRss), { floor: bareNodeRssMb }),
     ],
     failures,
   }

@@ -89,13 +89,14 @@ export interface CliChild {
 }
 
 /**
- * Runs `hookferry <args>` from the checkout (lib/cli/bin.js) with its output in `logFile`, and
- * waits for the pino line whose `msg` is `readyMessage`. Output goes to a file so that reading
- * it costs the bench nothing while it measures.
+ * Runs `hookferry <args>` with its output in `logFile`, and waits for the pino line whose `msg`
+ * is `readyMessage`: from the checkout (lib/cli/bin.js, TypeScript stripped as it loads) unless
+ * `entry` names another entry script (COMPILED_CLI: the build that the package ships). Output
+ * goes to a file so that reading it costs the bench nothing while it measures.
  */
-export async function spawnCli(args: string[], logFile: string, readyMessage: string, env: NodeJS.ProcessEnv = childEnv()): Promise<CliChild> {
+export async function spawnCli(args: string[], logFile: string, readyMessage: string, env: NodeJS.ProcessEnv = childEnv(), { entry = CLI, nodeArgs = [] }: { entry?: string; nodeArgs?: string[] } = {}): Promise<CliChild> {
   const log = openSync(logFile, 'w')
-  const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', log, log] })
+  const child = spawn(process.execPath, [...nodeArgs, entry, ...args], { env, stdio: ['ignore', log, log] })
   closeSync(log)
   killOnExit(child)
   const deadline = Date.now() + READY_TIMEOUT_IN_MS

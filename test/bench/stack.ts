@@ -1,6 +1,9 @@
+import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { writeFileSync } from 'node:fs'
+import { existsSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import type { VerifyConfig } from '../../lib/config/server-config.ts'
 import { startDemoSaas, type DemoSaas } from '../../lib/demo/demo-saas.ts'
 import { startDemoSink } from '../../lib/demo/demo-sink.ts'
@@ -115,8 +118,38 @@ export async function startCloud(runtime: Runtime, config: CloudConfig, dir: str
 
 let agentRuns = 0
 
-/** `hookferry agent` (the CLI) in its own process, fetching from the fake SaaS and delivering to the sink. */
-export async function startAgentProcess({ cloud, config, onPrem, concurrency, dir }: { cloud: Cloud; config: CloudConfig; onPrem: OnPrem; concurrency: number; dir: string }): Promise<CliChild> {
+/**
+ * Which build of `hookferry agent` the bench runs. `compiled` (the default) is what users run:
+ * the npm package's bin imports dist/ (`npm run build`), plain JavaScript. `checkout` is
+ * lib/cli/bin.js on the TypeScript sources, which Node strips as it loads them: about 35 MB more
+ * RSS, all of it the loader's, none of it the agent's. HOOKFERRY_BENCH_AGENT=checkout picks it.
+ */
+export type AgentBuild = 'compiled' | 'checkout'
+export const AGENT_BUILD: AgentBuild = process.env.HOOKFERRY_BENCH_AGENT === 'checkout' ? 'checkout' : 'compiled'
+const REPO = fileURLToPath(new URL('../../', import.meta.url))
+const COMPILED_CLI = fileURLToPath(new URL('./compiled-cli.js', import.meta.url))
+/** Outside dist/, which the npm package ships whole. */
+const BUILD_INFO = join(REPO, 'node_modules/.cache/hookferry-bench.tsbuildinfo')
+let compiling: Promise<void> | undefined
+
+/**
+ * Compiles lib/ into dist/ as `npm run build` does, once per bench process, incrementally (a few
+ * seconds when nothing changed), so the agent measured is always the checkout's code.
+ */
+export function compileAgent(): Promise<void> {
+  // An incremental build does not emit again what it emitted before: without dist/, start afresh.
+  if (!existsSync(join(REPO, 'dist/lib/cli/main.js'))) rmSync(BUILD_INFO, { force: true })
+  compiling ??= promisify(execFile)(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--incremental', '--tsBuildInfoFile', BUILD_INFO], { cwd: REPO }).then(
+    () => undefined,
+    (error: Error & { stdout?: string }) => {
+      throw new Error(`npm run build failed, the compiled agent cannot be measured: ${error.stdout?.trim() || error.message}`)
+    },
+  )
+  return compiling
+}
+
+/** `hookferry agent` (the CLI, AGENT_BUILD) in its own process, fetching from the fake SaaS and delivering to the sink; `nodeArgs` go to its node. */
+export async function startAgentProcess({ cloud, config, onPrem, concurrency, dir, nodeArgs = [] }: { cloud: Cloud; config: CloudConfig; onPrem: OnPrem; concurrency: number; dir: string; nodeArgs?: string[] }): Promise<CliChild> {
   agentRuns += 1
   const file = join(dir, `agent-${agentRuns}.yaml`)
   writeFileSync(
@@ -140,5 +173,6 @@ export async function startAgentProcess({ cloud, config, onPrem, concurrency, di
       '      method: PUT',
     ].join('\n'),
   )
-  return spawnCli(['agent', '--config', file], join(dir, `agent-${agentRuns}.log`), 'hookferry agent started')
+  if (AGENT_BUILD === 'compiled') await compileAgent()
+  return spawnCli(['agent', '--config', file], join(dir, `agent-${agentRuns}.log`), 'hookferry agent started', childEnv(), { ...(AGENT_BUILD === 'compiled' ? { entry: COMPILED_CLI } : {}), nodeArgs })
 }
