@@ -95,6 +95,14 @@ export function costRows(runs: readonly ThroughputRun[]): Row[] {
     valueRow({ block, runtime: 'aws', figure: `DynamoDB, ${use.writeUnits.toFixed(1)} WRU/webhook`, unit: '$' }, items.dynamoDbWrites),
     valueRow({ block, runtime: 'aws', figure: `DynamoDB, ${use.readUnits.toFixed(1)} RRU/webhook`, unit: '$' }, items.dynamoDbReads),
   )
+  // Where the write units go, by API action and item kind (aws-call-counter.ts).
+  const kinds = Object.entries(busiest.stats!.calls.byKind)
+    .filter(([, usage]) => usage.writeUnits / busiest.webhooks >= 0.05)
+    .sort(([, a], [, b]) => b.writeUnits - a.writeUnits)
+  for (const [kind, usage] of kinds) {
+    const perWebhook = (value: number) => (value / busiest.webhooks).toFixed(2)
+    rows.push(valueRow({ block, runtime: 'aws', figure: `  of which ${kind}: ${perWebhook(usage.calls)} calls, ${perWebhook(usage.writeUnits)} WRU/webhook`, unit: '$' }, (usage.writeUnits / busiest.webhooks) * PRICES.dynamoDbPerMillionWriteUnits))
+  }
   for (const fn of ['ingest', 'agent-pull', 'agent-ack']) {
     const usage = busiest.stats!.functions[fn]
     if (usage) rows.push(row({ block, runtime: 'aws', figure: `${fn} duration (${usage.invocations} invocations, ${at})`, unit: 'ms' }, summarize(usage.durationsMs)))
