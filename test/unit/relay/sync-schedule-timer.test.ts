@@ -17,7 +17,7 @@ const configWith = (jobs: Record<string, { schedule: string }>): ServerConfig =>
 /** Deps whose ledger only counts the scheduler's writes (each tick anchors or finds nothing due). */
 function depsFor(config: ServerConfig, options: { hold?: Promise<void> } = {}) {
   const ticks: { at: string; recordKey: string }[] = []
-  const errors: string[] = []
+  const errors: { message: string; fields?: Record<string, unknown> }[] = []
   const ledger = {
     mutateRecord: async <T>(recordKey: string, _ids: string[], decide: (snapshot: RecordSnapshot) => RecordMutation<T>): Promise<T> => {
       ticks.push({ at: new Date().toISOString(), recordKey })
@@ -25,7 +25,7 @@ function depsFor(config: ServerConfig, options: { hold?: Promise<void> } = {}) {
       return decide({ record: undefined, requests: new Map() }).result
     },
   } as unknown as Ledger
-  const log: Log = { debug() {}, info() {}, warn() {}, error: (message) => void errors.push(message) }
+  const log: Log = { debug() {}, info() {}, warn() {}, error: (message, fields) => void errors.push({ message, ...(fields ? { fields } : {}) }) }
   const deps = { config, ledger, queue: undefined as never, log, metrics: noMetrics, now: () => new Date(), newId: () => 'run-1', random: Math.random } satisfies RelayDeps
   return { deps, ticks, errors }
 }
@@ -132,7 +132,7 @@ describe('startScheduleTimer', () => {
     }
     const stop = startScheduleTimer(flaky)
     await vi.advanceTimersByTimeAsync(0)
-    expect(errors).toEqual(['sync scheduler failed'])
+    expect(errors).toEqual([{ message: 'sync scheduler failed', fields: { error: 'Error: config unreadable' } }])
     expect(ticks).toHaveLength(0)
     await vi.advanceTimersByTimeAsync(30_050)
     expect(ticks).toHaveLength(1)

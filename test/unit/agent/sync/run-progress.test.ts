@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { retryableError } from '../../../../lib/agent/errors.ts'
 import type { CheckpointRequest, CheckpointResponse } from '../../../../lib/relay/agent-api.ts'
 import { ZERO_COUNTS, type RunError } from '../../../../lib/relay/sync-types.ts'
 import { RunProgress } from '../../../../lib/agent/sync/run-progress.ts'
@@ -82,7 +83,7 @@ describe('RunProgress: when a checkpoint is sent', () => {
   it('sends at most once per everyMs unless forced, and again at exactly everyMs', async () => {
     const { progress, calls } = progressWith({ everyMs: 1000 })
     progress.committed({ cursor: 1, key: 'a' })
-    await progress.flush(false, 999)
+    expect(await progress.flush(false, 999)).toBe('ok')
     expect(calls).toHaveLength(0)
     await progress.flush(false, 1000)
     expect(calls).toHaveLength(1)
@@ -177,6 +178,38 @@ describe('RunProgress: when a checkpoint is sent', () => {
     await expect(progress.flush(true, 1)).rejects.toThrow('network down')
     fail = false
     expect(await progress.flush(true, 2)).toBe('ok')
+  })
+})
+
+describe('RunProgress: errors and failures', () => {
+  it('is due with exactly 100 errors waiting, and not with 99', async () => {
+    const { progress, calls } = progressWith({ everyMs: 60_000 })
+    for (let index = 0; index < 99; index += 1) progress.reject(error(index))
+    await progress.flush(false, 10)
+    expect(calls).toHaveLength(0)
+    progress.reject(error(99))
+    await progress.flush(false, 11)
+    expect(calls.map((call) => call.progress.errors.length)).toEqual([100])
+  })
+
+  it('does not retry a checkpoint call once the run is aborted', async () => {
+    const controller = new AbortController()
+    controller.abort()
+    let attempts = 0
+    const progress = new RunProgress({
+      lease: 'l',
+      call: async () => {
+        attempts += 1
+        throw retryableError('agent.cloud_unavailable', 'cloud down')
+      },
+      counts: { ...ZERO_COUNTS },
+      everyMs: 0,
+      promote: true,
+      sendPositions: true,
+    })
+    progress.committed({ cursor: 1, key: 'a' })
+    await expect(progress.flush(true, 1, controller.signal)).rejects.toThrow('cloud down')
+    expect(attempts).toBe(1)
   })
 })
 
