@@ -47,6 +47,7 @@ export class RunProgress {
 
   reject(error: RunError): void {
     this.#errors.push(error)
+    // Stryker disable next-line BooleanLiteral: equivalent, a pending error alone makes #flush send (its first check)
     this.#dirty = true
   }
 
@@ -59,6 +60,7 @@ export class RunProgress {
   }
 
   async #flush(force: boolean, now: number, signal?: AbortSignal): Promise<CheckpointResponse['status']> {
+    // Stryker disable next-line ConditionalExpression: equivalent, reject() marks the progress dirty, so errors never wait while it is clean
     if (!this.#dirty && this.#errors.length === 0) return 'ok'
     if (!force && now - this.#sentAt < this.#everyMs && this.#errors.length < MAX_ERRORS_PER_CALL) return 'ok'
     do {

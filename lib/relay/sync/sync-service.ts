@@ -51,6 +51,7 @@ export async function scheduleDueRuns(deps: RelayDeps): Promise<ScheduledTick[]>
     try {
       const now = deps.now()
       const spec = runRequestSpec(deps.newId(), ref.source, ref.job, ref.config)
+      // Stryker disable next-line ArrayDeclaration: equivalent, reading one more (unknown) request id finds nothing
       const result = await deps.ledger.mutateRecord(ref.recordKey, [], (snapshot) => decideSchedule(snapshot, { request: spec, config: ref.config, now }))
       if ('send' in result) {
         if (result.send) await sendWorkMessages(deps, [{ requestId: result.requestId, recordKey: ref.recordKey }])
@@ -71,6 +72,7 @@ export async function triggerRun(deps: RelayDeps, ref: JobRef, spec: SyncRunSpec
   const now = deps.now()
   const request = runRequestSpec(deps.newId(), ref.source, ref.job, ref.config)
   const event = { deliveryId: `${spec.trigger}:${deps.newId()}`, event: `sync.${spec.trigger}`, receivedAt: now.toISOString(), sync: spec }
+  // Stryker disable next-line ArrayDeclaration: equivalent, reading one more (unknown) request id finds nothing
   const result = await guardStorage(() => deps.ledger.mutateRecord(ref.recordKey, [], (snapshot) => decideTrigger(snapshot, { request, event, now })))
   if (result.send) await sendWorkMessages(deps, [{ requestId: result.requestId, recordKey: ref.recordKey }])
   deps.metrics.count('SyncRunsTriggered', 1, { source: ref.source, job: ref.job })
