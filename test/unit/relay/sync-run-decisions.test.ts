@@ -196,6 +196,20 @@ describe('decideReset', () => {
     expect(store.record?.job).toEqual({ watermarkAt: at(10).toISOString(), lastScheduledAt: at(0).toISOString(), scheduledRuns: 4 })
   })
 
+  it('is allowed once the job\'s last run ended, done or failed', () => {
+    const store = new RecordStore()
+    const { requestId } = trigger(store, 0)
+    claim(store, requestId, 'L1', 1)
+    store.apply(decideFinish(store.snapshot(), { ...lease(requestId, 'L1', 2), outcome: 'done', sync: progress(1, { cursor: 4, key: 'd' }) }))
+    expect(store.record).toMatchObject({ state: 'idle', requestId })
+    expect(store.apply(decideReset(store.snapshot(), { request: spec(), to: { cursor: 1, key: '' }, now: at(3) }))).toMatchObject({ status: 'reset', job: { watermark: { cursor: 1, key: '' } } })
+    const failed = new RecordStore()
+    const other = trigger(failed, 0)
+    claim(failed, other.requestId, 'L1', 1)
+    failed.apply(decideFinish(failed.snapshot(), { ...lease(other.requestId, 'L1', 2), outcome: 'fail', error: { message: 'x' } }))
+    expect(failed.apply(decideReset(failed.snapshot(), { request: spec(), to: null, now: at(3) }))).toMatchObject({ status: 'reset' })
+  })
+
   it('is refused while a started run waits for its retry, allowed while a run that never started is queued', () => {
     const store = new RecordStore()
     const { requestId } = trigger(store, 0)
