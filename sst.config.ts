@@ -79,7 +79,8 @@ export default $config({
     const ledger = new sst.aws.Dynamo('Ledger', {
       fields: { pk: 'string', sk: 'string', gsi1pk: 'string', gsi1sk: 'string' },
       primaryIndex: { hashKey: 'pk', rangeKey: 'sk' },
-      globalIndexes: { gsi1: { hashKey: 'gsi1pk', rangeKey: 'gsi1sk' } },
+      // Keys only: listing reads the items with BatchGetItem, and writes that keep an item's index keys cost no index write.
+      globalIndexes: { gsi1: { hashKey: 'gsi1pk', rangeKey: 'gsi1sk', projection: 'keys-only' } },
       ttl: 'expiresAt',
     })
 
