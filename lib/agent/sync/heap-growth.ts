@@ -40,7 +40,8 @@ const HEAP_TUNING = /--(no-)?(optimize[-_]for[-_]size|heap[-_]growing[-_]percent
  * the young generation (idle RSS 81–84 MB instead of 86–90); then back to normal, because
  * optimising for size for good keeps the young generation at a few MB: 8× the scavenges, 15–40 %
  * fewer records/s under load. What stays is the bound on the old generation's growth
- * (--heap-growing-percent, which V8 reads at each full collection): highest RSS over 60 s at
+ * (--heap-growing-percent, which V8 reads at each full collection). With the leaner logger and CLI
+ * of the same change, highest RSS over 60 s at
  * concurrency 32 142–155 MB instead of 250–262, slope 27–36 MB/min instead of 117–158; records/s
  * within the noise (7 interleaved pairs in block 5, ratio 0.68–1.37, geometric mean 0.97; about 6
  * full collections per 15 s instead of 1). A syncing agent keeps boundHeapGrowth's setting
