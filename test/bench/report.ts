@@ -65,7 +65,11 @@ export function renderTable(rows: readonly Row[]): string {
   return [render(header), widths.map((width) => '─'.repeat(width)).join('  '), ...lines.map(render)].join('\n')
 }
 
-/** Progress for a human watching: one line per block on stderr, never on stdout (which may be JSON). */
+const benchStartedAt = performance.now()
+
+/** Progress for a human watching: one line per block on stderr (with the seconds since the start), never on stdout (which may be JSON). */
 export const progress = (line: string): void => {
-  console.error(`bench: ${line}`)
+  console.error(`bench ${Math.round((performance.now() - benchStartedAt) / 1000)
+    .toString()
+    .padStart(3)} s: ${line}`)
 }

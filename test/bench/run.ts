@@ -14,6 +14,7 @@ import { benchDashboard } from './dashboard-block.ts'
 import { benchDrain, type DrainSettings } from './drain-block.ts'
 import { COST_FLOOR_PER_MILLION, costRows, memoryGbOf, PRICES } from './cost-block.ts'
 import { benchEndToEnd, PATH_ROUND_TRIPS } from './end-to-end-block.ts'
+import { benchFootprint, type FootprintSettings } from './footprint-block.ts'
 import { benchIngest, warmUp, type IngestSettings } from './ingest-block.ts'
 import { benchMixed } from './mixed-block.ts'
 import { bareNodeRss, forkReady, type IpcChild } from './processes.ts'
@@ -33,12 +34,18 @@ const END_TO_END: Record<Runtime, { samples: number; warmup: number }> = {
   aws: { warmup: 5, samples: 60 },
 }
 const THROUGHPUT: Record<Runtime, ThroughputSettings> = {
-  embedded: { concurrencies: [1, 8, 32], warmupMs: 1_000, windowMs: 4_000, senders: 8 },
-  aws: { concurrencies: [1, 8, 32], warmupMs: 1_000, windowMs: 4_000, senders: 8 },
+  // Embedded concurrency 32 under senders is block 5's 60 s window; the agent alone is the drain block.
+  embedded: { concurrencies: [1, 8], warmupMs: 1_000, windowMs: 4_000, senders: 8 },
+  // The cost model is read at 8 and 32; at 1 the emulators' few records/s take longest to drain.
+  aws: { concurrencies: [8, 32], warmupMs: 1_000, windowMs: 4_000, senders: 8 },
 }
 /** Embedded only: one agent emptying a backlog, ingest idle (the agent's own rate). */
-const DRAIN: DrainSettings = { backlog: 3_000, concurrencies: [8, 32, 64] }
-const COLD_IMPORTS = 10
+const DRAIN: DrainSettings = { backlog: 2_000, concurrencies: [8, 32, 64] }
+/** Embedded only: the agent idle, then 60 s of sustained load sampled each second (is its RSS flat?). */
+const FOOTPRINT: FootprintSettings = { concurrency: 32, senders: 8, warmupMs: 2_000, durationMs: 60_000, sampleEveryMs: 1_000 }
+const COLD_IMPORTS = 5
+/** Records of the scheduled backfill (`node test/bench/sync-backfill-block.ts 1000000` for the million). */
+const BACKFILL_RECORDS = 200_000
 const AWS_WARM_UP_IN_MS = 10_000
 const MB = 1024 * 1024
 
@@ -48,7 +55,7 @@ const NOTES = [
   `  2 end to end: ${PATH_ROUND_TRIPS} sequential loopback HTTP round trips (webhook → 202, the pending long poll answered, GET of the record, PUT to the sink) to that server.`,
   `  3 throughput: as many workers as the agent's concurrency, each doing those ${PATH_ROUND_TRIPS} round trips per record. Drain: a backlog accepted first, then one agent empties it (rate between its first and last delivery); floor: as many workers doing the fetch and the delivery alone (2 round trips per record).`,
   '  4 cold start: a handler that only answers 202, bundled, imported and invoked the same way.',
-  '  5 footprint: a bare `node` process that only waits.',
+  '  5 footprint: a bare `node` process that only waits. The agent measured is the compiled build (dist/, as the npm package runs it; HOOKFERRY_BENCH_AGENT=checkout for the TypeScript sources), idle, then under 60 s of sustained load at concurrency 32 sampled once a second: median, highest, least-squares slope, and the records/s of that window.',
   `  6 cost: one API Gateway request to one Lambda billed 1 ms ($${COST_FLOOR_PER_MILLION.toFixed(2)} per 1M).`,
   '  7 dashboard: a one-field HTML page from a bare node:http server, loaded the same way (headless Chromium, empty cache, until the field is on screen).',
   '  8 database sinks: the same 10-column rows into the same server, as a plain COPY (PostgreSQL, pg-copy-streams) or one multi-row INSERT (MariaDB/MySQL); the sink writes chunks of 5,000 through deliverBatch (upserts, one transaction each).',
@@ -77,9 +84,10 @@ async function runtimeBlocks(runtime: Runtime, shared: { config: CloudConfig; on
   const throughput = await benchThroughput(context, THROUGHPUT[runtime], progress)
   const mixed = runtime === 'embedded' ? (progress('3 throughput, mixed (embedded): ingest saturated while one agent drains'), await benchMixed(context, { concurrency: 8, senders: 16, warmupMs: 1_000, windowMs: 3_000 })) : { rows: [], failures: [] }
   const drain = runtime === 'embedded' ? await benchDrain(context, DRAIN, progress) : { rows: [], failures: [] }
+  const footprint = runtime === 'embedded' ? (progress('5 footprint (embedded): idle, then 60 s of sustained load'), await benchFootprint(context, FOOTPRINT)) : { rows: [], failures: [] }
   return {
-    rows: [...ingest.rows, ...endToEnd.rows, ...throughput.rows, ...mixed.rows, ...drain.rows],
-    failures: [...ingest.failures, ...endToEnd.failures, ...throughput.failures, ...mixed.failures, ...drain.failures],
+    rows: [...ingest.rows, ...endToEnd.rows, ...throughput.rows, ...mixed.rows, ...drain.rows, ...footprint.rows],
+    failures: [...ingest.failures, ...endToEnd.failures, ...throughput.failures, ...mixed.failures, ...drain.failures, ...footprint.failures],
     runs: throughput.runs,
   }
 }
@@ -112,7 +120,7 @@ async function main(): Promise<Report> {
     const coldStart = await benchColdStart({ dir, imports: COLD_IMPORTS, progress })
     const dashboard = await benchDashboard(progress)
     const databaseSinks = await benchSqlSinks(progress)
-    const syncBackfill = await benchSyncBackfill({ dir })
+    const syncBackfill = await benchSyncBackfill({ dir, records: BACKFILL_RECORDS })
     progress('6 cost')
     const rows = [...embedded.rows, ...aws.rows, ...coldStart, ...costRows(aws.runs), ...dashboard.rows, ...databaseSinks.rows, ...syncBackfill.rows].sort((a, b) => a.block.localeCompare(b.block, 'en', { numeric: true }))
     return { rows, notes: NOTES, failures: [...embedded.failures, ...aws.failures, ...dashboard.failures, ...databaseSinks.failures, ...syncBackfill.failures] }
