@@ -67,3 +67,45 @@ describe('the request context a transform sees', () => {
     expect((globalThis as Record<string, unknown>).__contextSeen).toEqual({ id: 'p2' })
   })
 })
+
+describe('the request pipeline at its edges', () => {
+  it('cuts a reply body at 256 KiB and keeps one of exactly that length', async () => {
+    const limit = 256 * 1024
+    expect((await replyTo(`{ status: 200, body: "a".repeat(${limit}) }`))?.body).toHaveLength(limit)
+    const long = await replyTo(`{ status: 200, body: "b".repeat(${limit + 10}) }`)
+    expect(long?.body).toBe('b'.repeat(limit))
+  })
+
+  it('shows a transform the record type and event only when the request has them', async () => {
+    const dir = tempDir()
+    dirs.push(dir)
+    writeFileSync(join(dir.path, 'transform.mjs'), 'export default (record, context) => ({ ...record, contextKeys: Object.keys(context).sort() })\n')
+    writeFileSync(join(dir.path, 'sink.mjs'), 'export async function deliver(delivery) { globalThis.__keysSeen = delivery.record.contextKeys }\n')
+    const pipeline = await buildPipeline(`  crm:
+    fetch: { type: payload }
+    transform: { module: ${join(dir.path, 'transform.mjs')} }
+    deliver: { type: module, module: ${join(dir.path, 'sink.mjs')}, export: deliver }
+    loopPrevention: { enabled: false }`)
+    pipelines.push(pipeline)
+    const seen = () => (globalThis as { __keysSeen?: string[] }).__keysSeen
+    await pipeline.run(makeLease({ payload: { id: 'p1' } }))
+    expect(seen()).toEqual(['attempt', 'recordId', 'requestId', 'source'])
+    await pipeline.run(makeLease({ payload: { id: 'p1' }, recordType: 'customer', event: 'customer.updated' }))
+    expect(seen()).toEqual(['attempt', 'event', 'recordId', 'recordType', 'requestId', 'source'])
+  })
+
+  it('retries an unexpected failure of its own as agent.internal, naming the error', async () => {
+    const dir = tempDir()
+    dirs.push(dir)
+    writeFileSync(join(dir.path, 'sink.mjs'), 'export async function deliver() {}\n')
+    const pipeline = await buildPipeline(`  crm:
+    fetch: { type: payload }
+    deliver: { type: module, module: ${join(dir.path, 'sink.mjs')}, export: deliver }`)
+    pipelines.push(pipeline)
+    // The loop guard's database is gone: a plain Error, not an AgentError.
+    pipeline.loopGuard.close()
+    const { outcome } = await pipeline.run(makeLease({ payload: { id: 'p1' } }))
+    expect(outcome).toMatchObject({ outcome: 'retry', error: { code: 'agent.internal' } })
+    expect(outcome.outcome === 'retry' && outcome.error.message).toMatch(/^unexpected error: statement has been finalized/)
+  })
+})

@@ -65,3 +65,18 @@ describe('a write-back', () => {
     expect(saas.requests).toEqual([])
   })
 })
+
+describe('a write-back\'s clock and config errors', () => {
+  it('reads an HTTP-date Retry-After against its own clock', async () => {
+    const send = writeBack('{"externalId": record.id}')
+    // The injected clock is 2031-03-01T12:00:00Z: the date is 30 s after it (and years after the real clock).
+    replies = [{ status: 503, headers: { 'retry-after': 'Sat, 01 Mar 2031 12:00:30 GMT' }, body: {} }]
+    expect(await send(input()).catch((caught: unknown) => caught)).toMatchObject({ code: 'agent.write_back_failed', retryAfterSeconds: 30 })
+  })
+
+  it('names the config key of a body expression that does not compile (a config built without the schema)', () => {
+    const config = { ...parseWithSchema(writeBackSchema, { url: `${saas.url}/x`, method: 'PATCH', body: '{}' }, 'test writeBack'), body: '{"externalId": ' }
+    const auth = createAuthenticator({ type: 'bearer', token: 'sk_secret' }, new HttpClient())
+    expect(() => createWriteBack(config, { auth, key: 'sources.crm.writeBack' })).toThrow(/^sources\.crm\.writeBack\.body/)
+  })
+})

@@ -154,3 +154,17 @@ describe('signing', () => {
     expect((error as Error).message).toBe('verify.secrets: give at least one secret')
   })
 })
+
+describe('an hmac config built without the schema', () => {
+  it('names the missing header setting of a placeholder it uses, when signing and verifying', () => {
+    const noTime: VerifyConfig = { ...hmacPlain, signedContent: '{timestamp}.{body}' }
+    const noId: VerifyConfig = { ...hmacPlain, signedContent: '{id}.{body}' }
+    const timeMessage = 'verify.signedContent uses {timestamp}: set verify.timestampHeader to the header that carries it'
+    const idMessage = 'verify.signedContent uses {id}: set verify.idHeader to the header that carries it'
+    expect(() => signed(noTime)).toThrow(ConfigError)
+    expect(() => signed(noTime)).toThrow(timeMessage)
+    expect(() => verify(noTime, { 'x-sig': '00' })).toThrow(timeMessage)
+    expect(() => signed(noId)).toThrow(idMessage)
+    expect(() => verify(noId, { 'x-sig': '00' })).toThrow(idMessage)
+  })
+})
