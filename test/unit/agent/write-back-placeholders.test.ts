@@ -54,4 +54,9 @@ describe('write-back URL placeholders', () => {
     expect(await writeBack('null', '/c/{id}')(input)).toBe(true)
     expect(saas.requests).toMatchObject([{ url: '/c/cus_1', body: 'null' }])
   })
+
+  it('encodes a placeholder\'s value for the URL', async () => {
+    expect(await writeBack('{"externalId": "a/b c?d"}', '/c/{externalId}')(input)).toBe(true)
+    expect(saas.requests.map((request) => request.url)).toEqual(['/c/a%2Fb%20c%3Fd'])
+  })
 })
