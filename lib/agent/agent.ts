@@ -281,7 +281,9 @@ export class Agent {
       this.#contact.succeeded()
     } catch (error) {
       this.#contact.failed((error as Error).message)
-      this.log.warn({ cloud: this.#client.baseUrl, error: (error as Error).message }, 'heartbeat failed')
+      // One still out when the agent stopped is cut off by closing its connections: not a failure to report.
+      const level = this.#stopController.signal.aborted ? 'debug' : 'warn'
+      this.log[level]({ cloud: this.#client.baseUrl, error: (error as Error).message }, 'heartbeat failed')
     }
   }
 }
