@@ -73,3 +73,12 @@ describe('awaitReply', () => {
     expect(Date.now() - started).toBeLessThan(1_000)
   })
 })
+
+describe('awaitReply for a request the ledger does not know', () => {
+  it('keeps polling until its timeout and then gives up (the caller answers 202)', async () => {
+    fixture = createRelayFixture()
+    const started = Date.now()
+    expect(await awaitReply(fixture.deps, { requestId: 'unknown', outcome: 'deferred', recordKey: 'shop##unknown' }, { timeoutMs: 150 })).toBeUndefined()
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140)
+  })
+})

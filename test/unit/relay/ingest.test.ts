@@ -191,3 +191,69 @@ async function pullUntilLeased(deps: RelayDeps) {
   }
   throw new Error('nothing was leased')
 }
+
+describe('ingestWebhook: messages, metric dimensions and the storage unit', () => {
+  /** The fixture's deps with every metric's dimensions and every log line recorded. */
+  const recorded = () => {
+    const metrics: { name: string; dimensions?: Record<string, string> }[] = []
+    const warnings: { message: string; fields?: Record<string, unknown> }[] = []
+    const deps: RelayDeps = {
+      ...setup().deps,
+      metrics: { count: (name, _value, dimensions) => void metrics.push({ name, ...(dimensions ? { dimensions } : {}) }), gauge() {} },
+      log: { debug() {}, info() {}, warn: (message, fields) => void warnings.push({ message, ...(fields ? { fields } : {}) }), error() {} },
+    }
+    return { deps, metrics, warnings }
+  }
+
+  it('says which source is unknown and what the body limit is; a body of exactly the limit is taken', async () => {
+    const { deps } = recorded()
+    await expect(ingestWebhook(deps, unsigned('nope', {}))).rejects.toMatchObject({ message: 'no source named "nope" is configured' })
+    const at = (size: number) => ({ ...unsigned('full', {}), rawBody: Buffer.from(`{"id":"a","pad":"${'x'.repeat(size - 19)}"}`) })
+    expect(at(2_000).rawBody).toHaveLength(2_000)
+    expect((await ingestWebhook(deps, at(2_000))).statusCode).toBe(202)
+    await expect(ingestWebhook(deps, at(2_001))).rejects.toMatchObject({ statusCode: 413, message: 'body is larger than 2000 bytes' })
+  })
+
+  it('counts ignored, duplicate and created webhooks per source', async () => {
+    const { deps, metrics } = recorded()
+    await ingestWebhook(deps, signed('shop', { ids: ['a'], type: 'internal.sync' }))
+    const hook = signed('shop', { ids: ['a'], kind: 'order', type: 'order.paid' })
+    await ingestWebhook(deps, hook)
+    await ingestWebhook(deps, hook)
+    expect(metrics).toEqual([
+      { name: 'WebhookIgnored', dimensions: { source: 'shop' } },
+      { name: 'WebhookCreated', dimensions: { source: 'shop' } },
+      { name: 'WebhookDuplicate', dimensions: { source: 'shop' } },
+    ])
+  })
+
+  it('names an event-less webhook that is filtered out with an empty name', async () => {
+    const { deps } = recorded()
+    const onlyNamed = testConfig({ sources: { named: { verify: { scheme: 'none', allowUnsigned: true }, extract: { recordId: 'body.id', event: 'body.type' }, filter: { include: ['order.*'] } } } })
+    const reply = await ingestWebhook({ ...deps, config: onlyNamed }, unsigned('named', { id: 'a' }))
+    expect(json(reply)).toEqual({ ignored: true, reason: 'event "" is filtered out by the source\'s filter' })
+  })
+
+  it('warns with the source when the dedupe mark cannot be written', async () => {
+    const { deps, warnings } = recorded()
+    const ledger = new Proxy(deps.ledger, { get: (target, key) => (key === 'rememberDelivery' ? () => Promise.reject(new Error('throttled')) : (Reflect.get(target, key) as (...args: unknown[]) => unknown).bind(target)) })
+    expect((await ingestWebhook({ ...deps, ledger }, unsigned('full', { id: 'a' }))).statusCode).toBe(202)
+    expect(warnings).toEqual([{ message: 'could not remember delivery id', fields: { source: 'full', error: 'StorageUnavailableError: could not durably record the webhook; retry later' } }])
+  })
+
+  it('writes a webhook through its storage unit and answers only once the unit is durable; a failed commit is a 503', async () => {
+    const { deps } = recorded()
+    const calls: string[] = []
+    const tracked = <T extends object>(target: T, name: string): T =>
+      new Proxy(target, { get: (real, key) => (typeof Reflect.get(real, key) === 'function' ? (...args: unknown[]) => (calls.push(`${name}.${String(key)}`), (Reflect.get(real, key) as (...a: unknown[]) => unknown).apply(real, args)) : Reflect.get(real, key)) })
+    let commit: () => Promise<void> = async () => void calls.push('durable')
+    const unitDeps: RelayDeps = { ...deps, storageUnit: () => ({ ledger: tracked(deps.ledger, 'unit.ledger'), queue: tracked(deps.queue, 'unit.queue'), durable: () => commit() }) }
+    expect((await ingestWebhook(unitDeps, unsigned('full', { id: 'a' }))).statusCode).toBe(202)
+    expect(calls).toEqual(expect.arrayContaining(['unit.ledger.hasDelivery', 'unit.ledger.mutateRecord', 'unit.queue.send', 'unit.ledger.rememberDelivery']))
+    expect(calls.at(-1)).toBe('durable')
+    commit = () => Promise.reject(new Error('disk full'))
+    await expect(ingestWebhook(unitDeps, unsigned('full', { id: 'b' }))).rejects.toBeInstanceOf(StorageUnavailableError)
+    // A duplicate's answer waits for the unit too.
+    await expect(ingestWebhook(unitDeps, unsigned('full', { id: 'a' }))).rejects.toBeInstanceOf(StorageUnavailableError)
+  })
+})

@@ -76,3 +76,12 @@ describe('handleRedrivenMessage', () => {
     expect(fixture.logs).toEqual([{ level: 'error', message: 'dead-letter queue holds a message hookferry did not write; dropping it', fields: { messageId: 'm-1', body: 'x'.repeat(200) } }])
   })
 })
+
+describe('the repair gauge', () => {
+  it('is a count', async () => {
+    fixture = createRelayFixture()
+    const gauges: { name: string; value: number; unit?: string }[] = []
+    await repairStuckRequests({ ...fixture.deps, metrics: { count() {}, gauge: (name, value, unit) => void gauges.push({ name, value, ...(unit ? { unit } : {}) }) } })
+    expect(gauges).toEqual([{ name: 'RepairedRequests', value: 0, unit: 'Count' }])
+  })
+})
