@@ -282,3 +282,28 @@ describe('record state helpers', () => {
     expect(recordPointingAt(stored, 'crm', 'crm##1', 'queued', 'r1', at(1))).toMatchObject({ rev: 7, requestId: 'r1', state: 'queued', dirty: false })
   })
 })
+
+describe('run bookkeeping stays on sync records', () => {
+  it('a finished webhook request leaves no job state on its record', () => {
+    const store = new RecordStore()
+    const first = newEvent(store, 'd1', 0)
+    claim(store, first.requestId, 'L1', 0)
+    store.apply(decideFinish(store.snapshot(), { ...lease(first.requestId, 'L1', 1), outcome: 'done' }))
+    expect(store.record?.state).toBe('idle')
+    expect('job' in store.record!).toBe(false)
+    expect('sync' in store.request(first.requestId)).toBe(false)
+  })
+})
+
+describe('a redrive of a leased request', () => {
+  it('closes the open attempt as an expired lease with the queue\'s reason', () => {
+    const store = new RecordStore()
+    const first = newEvent(store, 'd1', 0)
+    claim(store, first.requestId, 'L1', 0)
+    expect(store.apply(decideRedriven(store.snapshot(), { requestId: first.requestId, receiveCount: 7, now: at(3), nextRequestId: 'n' }))).toEqual({ deadLettered: true })
+    expect(store.request(first.requestId).history).toEqual([
+      expect.objectContaining({ leaseId: 'L1', outcome: 'lease_expired', durationMs: 3000, error: { code: 'queue.redriven', message: 'the queue gave up after 7 receives without completion' } }),
+    ])
+    expect('lease' in store.request(first.requestId)).toBe(false)
+  })
+})
