@@ -19,8 +19,11 @@ export interface SendEntry {
   delaySeconds?: number
 }
 
+/** The most messages one receive returns (SQS ReceiveMessage's limit, which every adapter keeps). */
+export const MAX_RECEIVE_MESSAGES = 10
+
 export interface ReceiveOptions {
-  /** 1..10 */
+  /** 1..MAX_RECEIVE_MESSAGES */
   maxMessages: number
   /** Long poll: wait up to this long (0..20 s) for a first message; returns as soon as one is there. */
   waitSeconds: number

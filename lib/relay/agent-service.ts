@@ -1,4 +1,4 @@
-import type { QueueMessage } from '../ports/queue.ts'
+import { MAX_RECEIVE_MESSAGES, type QueueMessage } from '../ports/queue.ts'
 import type { AckItem, AckResponse, ExtendRequest, ExtendResponse, HeartbeatRequest, HeartbeatResponse, LeaseGrant, PullRequest, PullResponse } from './agent-api.ts'
 import { MAX_DELAY_IN_SECONDS, fullJitterDelaySeconds } from './backoff.ts'
 import type { RelayDeps } from './deps.ts'
@@ -13,12 +13,9 @@ import type { RelayRequest } from './types.ts'
 
 /** The queue hides a leased message a little longer than the ledger lease, so a redelivery finds the lease expired. */
 const VISIBILITY_MARGIN_IN_SECONDS = 2
-/** The queue port's largest receive (SQS ReceiveMessage takes at most 10). */
-const MAX_RECEIVE_BATCH = 10
-
-/** `count` messages as receive sizes of at most MAX_RECEIVE_BATCH. */
+/** `count` messages as receive sizes of at most MAX_RECEIVE_MESSAGES. */
 function receiveBatches(count: number): number[] {
-  return Array.from({ length: Math.ceil(count / MAX_RECEIVE_BATCH) }, (_, index) => Math.min(MAX_RECEIVE_BATCH, count - index * MAX_RECEIVE_BATCH))
+  return Array.from({ length: Math.ceil(count / MAX_RECEIVE_MESSAGES) }, (_, index) => Math.min(MAX_RECEIVE_MESSAGES, count - index * MAX_RECEIVE_MESSAGES))
 }
 
 /**
@@ -41,10 +38,11 @@ async function leaseWork(deps: RelayDeps, agentId: string, pull: PullRequest): P
   do {
     const waitSeconds = Math.max(0, Math.ceil((deadline - Date.now()) / 1000))
     const wanted = pull.max - leases.length
-    const first = await receive(Math.min(MAX_RECEIVE_BATCH, wanted), waitSeconds)
+    const firstSize = Math.min(MAX_RECEIVE_MESSAGES, wanted)
+    const first = await receive(firstSize, waitSeconds)
     // A full first batch means more is waiting: take the rest at once, in receives started
     // together (on SQLite they share one commit), not one long poll after another.
-    const rest = first.length === Math.min(MAX_RECEIVE_BATCH, wanted) && wanted > MAX_RECEIVE_BATCH ? await Promise.all(receiveBatches(wanted - first.length).map((size) => receive(size, 0))) : []
+    const rest = first.length === firstSize && wanted > firstSize ? await Promise.all(receiveBatches(wanted - firstSize).map((size) => receive(size, 0))) : []
     const messages = [first, ...rest].flat()
     const granted = await Promise.all(
       messages.map((message) =>

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
-import type { QueueMessage, ReceiveOptions, SendEntry, WorkQueue } from '../queue.ts'
+import { MAX_RECEIVE_MESSAGES, type QueueMessage, type ReceiveOptions, type SendEntry, type WorkQueue } from '../queue.ts'
 import { commitGroupOf, type CommitGroup, type CommitUnit } from './commit-group.ts'
 import { listenForQueue, notifyQueue } from './queue-notifier.ts'
 import { withSqlite } from './sqlite-errors.ts'
@@ -74,7 +74,7 @@ export class SqliteWorkQueue implements WorkQueue {
   }
 
   async receive({ maxMessages, waitSeconds, visibilitySeconds, signal }: ReceiveOptions): Promise<QueueMessage[]> {
-    assertWithin('maxMessages', maxMessages, 1, 10)
+    assertWithin('maxMessages', maxMessages, 1, MAX_RECEIVE_MESSAGES)
     assertWithin('waitSeconds', waitSeconds, 0, 20)
     assertWithin('visibilitySeconds', visibilitySeconds, 0, 43_200)
     const deadline = Date.now() + waitSeconds * 1000
