@@ -52,12 +52,9 @@ export class AckBatcher {
     return new Promise((settle) => {
       this.#pending.push({ item, requestId, giveUpAt, settle })
       // A reply is awaited by the webhook's caller: it never waits for a pull.
-      if (item.outcome === 'done' && item.reply !== undefined) this.#wake?.()
-      else if (this.#pullDue()) {
-        this.#sending ??= this.#sendAll(RIDE_WAIT_IN_MS)
-        return
-      }
-      this.#sending ??= this.#sendAll(0)
+      const forReply = item.outcome === 'done' && item.reply !== undefined
+      if (forReply) this.#wake?.()
+      this.#sending ??= this.#sendAll(!forReply && this.#pullDue() ? RIDE_WAIT_IN_MS : 0)
     })
   }
 

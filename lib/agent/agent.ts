@@ -237,8 +237,7 @@ export class Agent {
           incarnation: this.incarnation,
           ...(acks.length > 0 ? { acks: acks.map((pending) => pending.item) } : {}),
         }
-        const response = await this.#client.pull(pull, signal)
-        this.#longPolling = false
+        const response = await this.#client.pull(pull, signal).finally(() => (this.#longPolling = false))
         if (acks.length > 0 && response.acks === undefined) {
           this.#acksRideOnPulls = false
           this.log.info({ cloud: this.#client.baseUrl }, 'the cloud does not take acks on pulls (an older hookferry): sending them on their own')
@@ -251,7 +250,6 @@ export class Agent {
         const elapsedMs = performance.now() - startedAt
         if (response.leases.length === 0 && waitSeconds > 0 && elapsedMs < MIN_EMPTY_POLL_IN_MS) await sleep(MIN_EMPTY_POLL_IN_MS - elapsedMs, undefined, { signal }).catch(() => undefined)
       } catch (error) {
-        this.#longPolling = false
         this.#acks.giveBack(acks)
         if (signal.aborted) break
         failures += 1

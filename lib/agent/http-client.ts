@@ -75,10 +75,7 @@ export class HttpClient {
     else if (options.dispatcher || proxyConfigured()) {
       const given = options.dispatcher
       this.#transport = import('undici').then(({ fetch, EnvHttpProxyAgent }) => fetchTransport(fetch as unknown as FetchLike, given ?? new EnvHttpProxyAgent(), given === undefined))
-    } else {
-      const transport = new NodeHttpTransport()
-      this.#transport = Promise.resolve({ send: (request) => transport.send(request), close: () => transport.close() })
-    }
+    } else this.#transport = Promise.resolve(new NodeHttpTransport())
   }
 
   /** Sends one request and reads the whole response body. */
