@@ -130,7 +130,7 @@ export class CommitGroup {
     this.flush()
     const batches = [this.#inFlight, this.#takeUnsynced()].filter((batch) => batch !== undefined)
     this.#inFlight = undefined
-    if (batches.every((batch) => batch.waiters.length === 0 && batch.commits.length === 0)) return this.#wal?.close?.()
+    if (batches.every(isEmpty)) return this.#wal?.close?.()
     let failure: unknown
     try {
       this.#wal?.syncNow()
@@ -176,8 +176,7 @@ export class CommitGroup {
 
   /** One sync at a time; commits made while it runs wait for the next one. */
   #startSync(): void {
-    if (this.#inFlight !== undefined || this.#wal === undefined || this.#closed) return
-    if (this.#unsynced.waiters.length === 0 && this.#unsynced.commits.length === 0) return
+    if (this.#inFlight !== undefined || this.#wal === undefined || this.#closed || isEmpty(this.#unsynced)) return
     const batch = (this.#inFlight = this.#takeUnsynced())
     this.#wal.sync().then(
       () => {
@@ -198,7 +197,7 @@ export class CommitGroup {
   #settleAfterSync<T>(outcome: { value: T } | { error: unknown }): Promise<T> {
     const settled = (): Promise<T> => ('value' in outcome ? Promise.resolve(outcome.value) : Promise.reject(outcome.error as Error))
     if (this.#broken) return Promise.reject(this.#broken)
-    if (this.#inFlight === undefined && this.#unsynced.waiters.length === 0 && this.#unsynced.commits.length === 0) return settled()
+    if (this.#inFlight === undefined && isEmpty(this.#unsynced)) return settled()
     return new Promise<T>((resolve, reject) => {
       this.#unsynced.waiters.push({ settle: (error) => (error === undefined ? settled().then(resolve, reject) : reject(error as Error)) })
       this.#startSync()
@@ -276,6 +275,10 @@ export function commitGroupOf(db: DatabaseSync): CommitGroup {
   let group = groups.get(db)
   if (group === undefined) groups.set(db, (group = new CommitGroup(db)))
   return group
+}
+
+function isEmpty(batch: Unsynced): boolean {
+  return batch.waiters.length === 0 && batch.commits.length === 0
 }
 
 function settleBatch(batch: Unsynced, error: unknown): void {

@@ -51,23 +51,8 @@ export class WalSync {
   async #syncLog(): Promise<void> {
     this.#handle ??= await open(this.#wal, 'r+').catch(ignoreMissingLog)
     if (this.#handle === undefined) return
-    try {
-      await this.#handle.datasync()
-    } catch (error) {
-      // A log removed and made again (the last other connection closed) is another file: reopen.
-      this.#closeHandle()
-      throw error
-    }
-    if (!this.#directorySynced) {
-      // Once: the WAL file's own directory entry (it was created after the database).
-      const directory = await open(this.#directory, 'r')
-      try {
-        await directory.sync()
-      } finally {
-        await directory.close()
-      }
-      this.#directorySynced = true
-    }
+    await this.#handle.datasync()
+    this.#syncDirectoryOnce()
   }
 
   /** Closes the kept log handle (at once, or when the sync running now ends). */
@@ -96,15 +81,22 @@ export class WalSync {
     } finally {
       closeSync(fd)
     }
-    if (!this.#directorySynced) {
-      const directory = openSync(this.#directory, 'r')
-      try {
-        fsyncSync(directory)
-      } finally {
-        closeSync(directory)
-      }
-      this.#directorySynced = true
+    this.#syncDirectoryOnce()
+  }
+
+  /**
+   * Once per store: the WAL file's own directory entry (it was created after the database). A
+   * single blocking fsync of a directory, shared by the sync on the thread pool and syncNow.
+   */
+  #syncDirectoryOnce(): void {
+    if (this.#directorySynced) return
+    const directory = openSync(this.#directory, 'r')
+    try {
+      fsyncSync(directory)
+    } finally {
+      closeSync(directory)
     }
+    this.#directorySynced = true
   }
 }
 
