@@ -1,8 +1,8 @@
 import type * as z from 'zod/mini'
-import { readFileSync } from 'node:fs'
 import { LineCounter, parseDocument } from 'yaml'
 import { ConfigError } from '../errors.ts'
 import { resolveEnvRefs } from './env-refs.ts'
+import { readConfigText } from './read-config-file.ts'
 import { parseWithSchema } from './zod.ts'
 
 /** Reads a YAML config file, resolves `${ENV}` references and validates it against `schema`. */
@@ -11,13 +11,7 @@ export function loadYamlConfig<T extends z.ZodMiniType>(
   file: string,
   env: NodeJS.ProcessEnv = process.env,
 ): z.infer<T> {
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message
-    throw new ConfigError(`${file}: cannot read config: ${reason}`)
-  }
+  const text = readConfigText(file)
   return parseYamlConfig(schema, text, file, env)
 }
 

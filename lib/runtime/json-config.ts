@@ -1,6 +1,6 @@
 import type * as z from 'zod/mini'
-import { readFileSync } from 'node:fs'
 import { resolveEnvRefs } from '../config/env-refs.ts'
+import { readConfigText } from '../config/read-config-file.ts'
 import { parseWithSchema } from '../config/zod.ts'
 import { ConfigError } from '../errors.ts'
 
@@ -15,13 +15,7 @@ export const DEPLOYED_CONFIG_FILE = 'hookferry.config.json'
  * loadYamlConfig does after parsing YAML (same tree, same checks, same messages).
  */
 export function loadJsonConfig<T extends z.ZodMiniType>(schema: T, file: string, env: NodeJS.ProcessEnv = process.env): z.infer<T> {
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message
-    throw new ConfigError(`${file}: cannot read config: ${reason}`)
-  }
+  const text = readConfigText(file)
   let raw: unknown
   try {
     raw = JSON.parse(text)
