@@ -3,9 +3,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Writable } from 'node:stream'
+import type { Writable } from 'node:stream'
 import type { Logger } from 'pino'
 import { createAgentLogger } from '../../../lib/agent/logger.ts'
+import { captureLines } from '../../support/log-capture.ts'
 import type { LeaseGrant } from '../../../lib/relay/agent-api.ts'
 
 /** One request as a test server saw it. */
@@ -91,14 +92,6 @@ export function tempDir(): { path: string; remove(): void } {
 
 /** The agent's logger with its JSON lines landing in `lines` (and in `text`, raw, for redaction checks). */
 export function captureLog(level = 'debug'): { logger: Logger; destination: Writable; lines: Record<string, unknown>[]; text: () => string } {
-  const lines: Record<string, unknown>[] = []
-  let raw = ''
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      raw += chunk.toString('utf8')
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>)
-      callback()
-    },
-  })
-  return { logger: createAgentLogger({ level, destination }), destination, lines, text: () => raw }
+  const capture = captureLines()
+  return { logger: createAgentLogger({ level, destination: capture.destination }), ...capture }
 }

@@ -1,18 +1,10 @@
-import { Writable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { createLogger, redactFields } from '../../../lib/logging/create-logger.ts'
+import { captureLines } from '../../support/log-capture.ts'
 
 function capture(): { logger: ReturnType<typeof createLogger>; lines: Record<string, unknown>[]; text: () => string } {
-  const lines: Record<string, unknown>[] = []
-  let raw = ''
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      raw += chunk.toString('utf8')
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>)
-      callback()
-    },
-  })
-  return { logger: createLogger({ name: 'test', level: 'debug', destination }), lines, text: () => raw }
+  const { destination, lines, text } = captureLines()
+  return { logger: createLogger({ name: 'test', level: 'debug', destination }), lines, text }
 }
 
 describe('log redaction', () => {
