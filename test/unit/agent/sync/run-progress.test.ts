@@ -11,13 +11,13 @@ import { RunProgress } from '../../../../lib/agent/sync/run-progress.ts'
 
 const error = (index: number): RunError => ({ key: `k${index}`, message: `bad ${index}`, at: '2031-03-01T12:00:00.000Z' })
 
-function progressWith(options: { everyMs?: number; promote?: boolean; sendPositions?: boolean; after?: { cursor: number; key: string }; answer?: (request: CheckpointRequest) => CheckpointResponse['status'] } = {}) {
+function progressWith(options: { everyMs?: number; promote?: boolean; sendPositions?: boolean; after?: { cursor: number; key: string }; answer?: (request: CheckpointRequest) => CheckpointResponse['status']; call?: (request: CheckpointRequest) => Promise<CheckpointResponse> } = {}) {
   const calls: CheckpointRequest[] = []
   const progress = new RunProgress({
     lease: 'lease-1',
     call: async (request) => {
       calls.push(structuredClone(request))
-      return { status: options.answer?.(request) ?? 'ok' }
+      return options.call ? options.call(request) : { status: options.answer?.(request) ?? 'ok' }
     },
     counts: { ...ZERO_COUNTS, read: 3 },
     ...(options.after ? { after: options.after } : {}),
@@ -134,8 +134,8 @@ describe('RunProgress: when a checkpoint is sent', () => {
     const order: string[] = []
     let release: () => void = () => {}
     let calls = 0
-    const progress = new RunProgress({
-      lease: 'l',
+    const { progress } = progressWith({
+      everyMs: 0,
       call: async (request) => {
         const call = ++calls
         order.push(`start ${call}: ${request.progress.errors.length} errors`)
@@ -143,10 +143,6 @@ describe('RunProgress: when a checkpoint is sent', () => {
         order.push(`end ${call}`)
         return { status: 'ok' }
       },
-      counts: { ...ZERO_COUNTS },
-      everyMs: 0,
-      promote: true,
-      sendPositions: true,
     })
     progress.committed({ cursor: 1, key: 'a' })
     const first = progress.flush(true, 1)
@@ -163,16 +159,12 @@ describe('RunProgress: when a checkpoint is sent', () => {
 
   it('a failed checkpoint call does not stop the next one', async () => {
     let fail = true
-    const progress = new RunProgress({
-      lease: 'l',
+    const { progress } = progressWith({
+      everyMs: 0,
       call: async () => {
         if (fail) throw new Error('network down')
         return { status: 'ok' }
       },
-      counts: { ...ZERO_COUNTS },
-      everyMs: 0,
-      promote: true,
-      sendPositions: true,
     })
     progress.committed({ cursor: 1, key: 'a' })
     await expect(progress.flush(true, 1)).rejects.toThrow('network down')
@@ -196,16 +188,12 @@ describe('RunProgress: errors and failures', () => {
     const controller = new AbortController()
     controller.abort()
     let attempts = 0
-    const progress = new RunProgress({
-      lease: 'l',
+    const { progress } = progressWith({
+      everyMs: 0,
       call: async () => {
         attempts += 1
         throw retryableError('agent.cloud_unavailable', 'cloud down')
       },
-      counts: { ...ZERO_COUNTS },
-      everyMs: 0,
-      promote: true,
-      sendPositions: true,
     })
     progress.committed({ cursor: 1, key: 'a' })
     await expect(progress.flush(true, 1, controller.signal)).rejects.toThrow('cloud down')
