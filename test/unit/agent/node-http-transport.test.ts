@@ -26,6 +26,19 @@ function transport(): NodeHttpTransport {
 
 const signal = (): AbortSignal => AbortSignal.timeout(5_000)
 
+/** Listens on an ephemeral loopback port, closed (with its connections) after the test; returns its base URL. */
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  closers.push(
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      }),
+  )
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+}
+
 describe('node:http transport', () => {
   it('sends method, headers and body, and reads status, headers and text', async () => {
     const target = await server((seen) => ({ status: 201, headers: { 'x-answer': 'yes' }, body: { echoed: seen.body, method: seen.method, auth: seen.headers.authorization, length: seen.headers['content-length'] } }))
@@ -103,9 +116,7 @@ describe('node:http transport', () => {
       sockets.add(socket)
       socket.on('close', () => sockets.delete(socket))
     })
-    await new Promise<void>((resolve) => flaky.listen(0, '127.0.0.1', resolve))
-    closers.push(() => new Promise<void>((resolve) => flaky.close(() => resolve())))
-    const url = `http://127.0.0.1:${(flaky.address() as AddressInfo).port}`
+    const url = await listen(flaky)
     const http = transport()
     expect((await http.send({ url: `${url}/1`, method: 'GET', headers: {}, signal: signal() })).text).toBe('ok')
     // Reset the idle socket from the server side: the client's next write on it fails.
@@ -148,15 +159,7 @@ async function countingServer(): Promise<{ url: string; connections: () => numbe
   let connections = 0
   const counting = createServer((_request, response) => response.end('{}'))
   counting.on('connection', () => (connections += 1))
-  await new Promise<void>((resolve) => counting.listen(0, '127.0.0.1', resolve))
-  closers.push(
-    () =>
-      new Promise<void>((resolve) => {
-        counting.close(() => resolve())
-        counting.closeAllConnections()
-      }),
-  )
-  return { url: `http://127.0.0.1:${(counting.address() as AddressInfo).port}/`, connections: () => connections }
+  return { url: `${await listen(counting)}/`, connections: () => connections }
 }
 
 /** A server answering raw bytes with a content-encoding, recording the accept-encoding it was sent. */
@@ -168,13 +171,5 @@ async function rawServer(answer: (url: string, accept: string) => { accept: stri
     response.writeHead(200, { 'content-encoding': encoding, 'content-type': 'application/json' })
     response.end(body)
   })
-  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve))
-  closers.push(
-    () =>
-      new Promise<void>((resolve) => {
-        raw.close(() => resolve())
-        raw.closeAllConnections()
-      }),
-  )
-  return { url: `http://127.0.0.1:${(raw.address() as AddressInfo).port}`, accepts }
+  return { url: await listen(raw), accepts }
 }
