@@ -21,9 +21,10 @@ const MAX_BATCH_ENTRIES = 10
  */
 const DELETE_BATCH_WINDOW_IN_MS = 2
 
-/** A batch entry's failure code that only means the receipt is stale (see isStaleReceiptError). */
+/** An error code (of a call, or of one batch entry) that only means the receipt is stale (see isStaleReceiptError). */
 function isStaleReceiptCode(code: string | undefined, message: string | undefined): boolean {
   if (code === 'ReceiptHandleIsInvalid' || code === 'MessageNotInflight') return true
+  // An expired receipt answers InvalidParameterValue ("The receipt handle has expired").
   return (code ?? '').startsWith('InvalidParameterValue') && /receipt ?handle/i.test(message ?? '')
 }
 
@@ -38,10 +39,7 @@ interface PendingDelete {
  * ended): the port treats delete/changeVisibility with a stale receipt as a no-op.
  */
 function isStaleReceiptError(error: unknown): boolean {
-  const name = awsErrorName(error) ?? ''
-  if (name === 'ReceiptHandleIsInvalid' || name === 'MessageNotInflight') return true
-  // An expired receipt answers InvalidParameterValue ("The receipt handle has expired").
-  return name.startsWith('InvalidParameterValue') && /receipt ?handle/i.test((error as Error).message)
+  return isStaleReceiptCode(awsErrorName(error), (error as Error).message)
 }
 
 let defaultClient: SQSClient | undefined
